@@ -1,0 +1,244 @@
+// Package reconcile brings a destination in line with a source: it merges
+// the two sorted listings in constant memory, decides per key with plan, and
+// runs the copies and deletes on a pool of workers. `ferry sync` is built on
+// it; backfill and the daemon's periodic reconcile will be too.
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+
+	"github.com/ferry-s3/ferry/internal/object"
+	"github.com/ferry-s3/ferry/internal/plan"
+	"github.com/ferry-s3/ferry/internal/replicate"
+	"github.com/ferry-s3/ferry/internal/store"
+)
+
+// Pair is one source prefix mapped onto one destination prefix: a source
+// key SrcPrefix+rest is written as DstPrefix+rest. Replacing one prefix by
+// another keeps key order, which is what lets the listings merge.
+type Pair struct {
+	Src       store.Store
+	SrcPrefix string
+	Dst       store.Store
+	DstPrefix string
+	Copier    *replicate.Copier
+	Settings  replicate.Settings
+	// Select, if set, applies rule filters: it returns the settings for a
+	// source object, or nil if no rule sends it to this destination. It
+	// may do I/O (tags), so workers call it.
+	Select func(ctx context.Context, o object.Info) (*replicate.Settings, error)
+}
+
+// Options control a run.
+type Options struct {
+	Concurrency int  // parallel operations (default 16)
+	Delete      bool // delete destination keys absent at the source
+	DryRun      bool // decide and report, change nothing
+	// Report is called once per key acted on or failed (not for keys in
+	// sync), from worker goroutines; it must be safe for concurrent use.
+	Report func(Item)
+}
+
+// Item is the outcome for one key.
+type Item struct {
+	Src, Dst   string // store names
+	Key        string // source key
+	DstKey     string
+	VersionID  string
+	Action     plan.Action
+	Reason     string
+	Bytes      int64
+	ServerSide bool
+	Err        error
+}
+
+// Stats are the totals of a run; safe to read while it runs.
+type Stats struct {
+	Listed, Copied, Skipped, Deleted, Failed atomic.Int64
+	BytesCopied, BytesPlanned                atomic.Int64
+}
+
+// Run reconciles every pair and returns when all work is done. The error is
+// for the run as a whole (a listing failed); per-key failures are counted
+// and reported.
+func Run(ctx context.Context, pairs []Pair, opt Options, st *Stats) error {
+	if opt.Concurrency <= 0 {
+		opt.Concurrency = 16
+	}
+	if opt.Report == nil {
+		opt.Report = func(Item) {}
+	}
+	work := make(chan task, opt.Concurrency*4)
+	var wg sync.WaitGroup
+	for range opt.Concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for t := range work {
+				t.run(ctx, opt, st)
+			}
+		}()
+	}
+	var err error
+	for i := range pairs {
+		if err = merge(ctx, &pairs[i], opt, st, work); err != nil {
+			break
+		}
+	}
+	close(work)
+	wg.Wait()
+	return err
+}
+
+// task is one key's work for a worker.
+type task struct {
+	p   *Pair
+	src *object.Info // nil: destination-only key
+	dst *object.Info // nil: absent at the destination
+	key string       // destination key
+}
+
+// merge walks both listings in step. Each listing runs in its own goroutine
+// feeding a small channel, so memory stays constant whatever the size.
+func merge(ctx context.Context, p *Pair, opt Options, st *Stats, work chan<- task) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	srcC, srcErr := listing(ctx, p.Src, p.SrcPrefix)
+	dstC, dstErr := listing(ctx, p.Dst, p.DstPrefix)
+	s, sOK := <-srcC
+	d, dOK := <-dstC
+	for sOK || dOK {
+		var sKey string
+		if sOK {
+			sKey = p.DstPrefix + strings.TrimPrefix(s.Key, p.SrcPrefix)
+		}
+		switch {
+		case sOK && (!dOK || sKey < d.Key):
+			st.Listed.Add(1)
+			work <- task{p: p, src: ptr(s), key: sKey}
+			s, sOK = <-srcC
+		case sOK && sKey == d.Key:
+			st.Listed.Add(1)
+			work <- task{p: p, src: ptr(s), dst: ptr(d), key: sKey}
+			s, sOK = <-srcC
+			d, dOK = <-dstC
+		default: // destination-only key
+			if opt.Delete {
+				work <- task{p: p, dst: ptr(d), key: d.Key}
+			}
+			d, dOK = <-dstC
+		}
+	}
+	return errors.Join(<-srcErr, <-dstErr)
+}
+
+// ptr copies o, so a worker's view is not overwritten by the next receive.
+func ptr(o object.Info) *object.Info { return &o }
+
+func listing(ctx context.Context, s store.Store, prefix string) (<-chan object.Info, <-chan error) {
+	out := make(chan object.Info, 1000)
+	errc := make(chan error, 1)
+	go func() {
+		defer close(out)
+		errc <- s.List(ctx, prefix, func(o object.Info) error {
+			select {
+			case out <- o:
+				return nil
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		})
+	}()
+	return out, errc
+}
+
+func (t task) run(ctx context.Context, opt Options, st *Stats) {
+	it := Item{Src: t.p.Src.String(), Dst: t.p.Dst.String(), DstKey: t.key}
+	if t.src == nil {
+		it.Key, it.Action, it.Reason = t.key, plan.Delete, "absent at source"
+		if !opt.DryRun {
+			it.Err = deleteKey(ctx, t.p.Dst, t.key)
+		}
+		finish(it, opt, st)
+		return
+	}
+	it.Key, it.VersionID, it.Bytes = t.src.Key, t.src.VersionID, t.src.Size
+	settings := t.p.Settings
+	if t.p.Select != nil {
+		s, err := t.p.Select(ctx, *t.src)
+		if err != nil || s == nil {
+			it.Action, it.Reason, it.Err = plan.Skip, "no rule applies", err
+			finish(it, opt, st)
+			return
+		}
+		settings = *s
+	}
+	d := plan.Decide(kindOf(t.p), *t.src, t.dst)
+	if d.Action == plan.CheckHead {
+		meta, err := t.p.Dst.(*store.Bucket).Head(ctx, t.key, "")
+		if err != nil {
+			it.Action, it.Err = plan.Copy, err
+			finish(it, opt, st)
+			return
+		}
+		d = plan.DecideByOrigin(*t.src, meta)
+	}
+	it.Action, it.Reason = d.Action, d.Reason
+	if d.Action == plan.Copy && !opt.DryRun {
+		res, err := t.p.Copier.Copy(ctx, replicate.Job{Src: *t.src, DstKey: t.key, Settings: settings})
+		it.Err, it.ServerSide = err, res.ServerSide
+		if err == nil {
+			st.BytesCopied.Add(res.Bytes)
+		}
+	}
+	finish(it, opt, st)
+}
+
+func finish(it Item, opt Options, st *Stats) {
+	switch {
+	case it.Err != nil:
+		st.Failed.Add(1)
+	case it.Action == plan.Skip:
+		st.Skipped.Add(1)
+		return // keys in sync are not reported one by one
+	case it.Action == plan.Copy:
+		st.Copied.Add(1)
+		st.BytesPlanned.Add(it.Bytes)
+	case it.Action == plan.Delete:
+		st.Deleted.Add(1)
+	}
+	opt.Report(it)
+}
+
+func kindOf(p *Pair) plan.Kind {
+	if _, ok := p.Src.(*store.Dir); ok {
+		return plan.DirToBucket
+	}
+	if _, ok := p.Dst.(*store.Dir); ok {
+		return plan.BucketToDir
+	}
+	return plan.BucketToBucket
+}
+
+func deleteKey(ctx context.Context, s store.Store, key string) error {
+	switch d := s.(type) {
+	case *store.Bucket:
+		_, err := d.EP.S3.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(d.Name), Key: aws.String(key)})
+		if err != nil {
+			return fmt.Errorf("delete %s/%s: %w", d, key, err)
+		}
+		return nil
+	case *store.Dir:
+		return os.Remove(d.Path(key))
+	}
+	return fmt.Errorf("cannot delete from %T", s)
+}

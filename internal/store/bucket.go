@@ -1,0 +1,241 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/ferry-s3/ferry/internal/endpoint"
+	"github.com/ferry-s3/ferry/internal/object"
+)
+
+// Bucket is an S3 bucket reached through an endpoint.
+type Bucket struct {
+	EP   *endpoint.Endpoint
+	Name string
+}
+
+func (b *Bucket) String() string { return "s3://" + b.Name }
+
+// List lists the current objects under prefix (ListObjectsV2).
+func (b *Bucket) List(ctx context.Context, prefix string, fn func(object.Info) error) error {
+	p := s3.NewListObjectsV2Paginator(b.EP.S3, &s3.ListObjectsV2Input{
+		Bucket: aws.String(b.Name),
+		Prefix: optional(prefix),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list %s/%s: %w", b, prefix, err)
+		}
+		for _, o := range page.Contents {
+			err := fn(object.Info{
+				Key:          aws.ToString(o.Key),
+				ETag:         object.TrimETag(aws.ToString(o.ETag)),
+				Size:         aws.ToInt64(o.Size),
+				LastModified: aws.ToTime(o.LastModified),
+				StorageClass: string(o.StorageClass),
+				IsLatest:     true,
+			})
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// ListVersions lists every version and delete marker under prefix, by key
+// and, within a key, newest first (the order S3 returns).
+func (b *Bucket) ListVersions(ctx context.Context, prefix string, fn func(object.Info) error) error {
+	p := s3.NewListObjectVersionsPaginator(b.EP.S3, &s3.ListObjectVersionsInput{
+		Bucket: aws.String(b.Name),
+		Prefix: optional(prefix),
+	})
+	for p.HasMorePages() {
+		page, err := p.NextPage(ctx)
+		if err != nil {
+			return fmt.Errorf("list versions %s/%s: %w", b, prefix, err)
+		}
+		// A page holds versions and markers in two lists; merge them back
+		// into key order, newest first.
+		vs, ms := page.Versions, page.DeleteMarkers
+		for len(vs) > 0 || len(ms) > 0 {
+			var info object.Info
+			if len(ms) == 0 || (len(vs) > 0 && versionFirst(vs[0], ms[0])) {
+				v := vs[0]
+				vs = vs[1:]
+				info = object.Info{
+					Key: aws.ToString(v.Key), VersionID: aws.ToString(v.VersionId),
+					ETag: object.TrimETag(aws.ToString(v.ETag)), Size: aws.ToInt64(v.Size),
+					LastModified: aws.ToTime(v.LastModified), StorageClass: string(v.StorageClass),
+					IsLatest: aws.ToBool(v.IsLatest),
+				}
+			} else {
+				m := ms[0]
+				ms = ms[1:]
+				info = object.Info{
+					Key: aws.ToString(m.Key), VersionID: aws.ToString(m.VersionId),
+					LastModified: aws.ToTime(m.LastModified), IsLatest: aws.ToBool(m.IsLatest),
+					DeleteMarker: true,
+				}
+			}
+			if err := fn(info); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func versionFirst(v types.ObjectVersion, m types.DeleteMarkerEntry) bool {
+	vk, mk := aws.ToString(v.Key), aws.ToString(m.Key)
+	if vk != mk {
+		return vk < mk
+	}
+	return !aws.ToTime(v.LastModified).Before(aws.ToTime(m.LastModified))
+}
+
+// Head returns the metadata of a version, or nil (and no error) if there is
+// no such object.
+func (b *Bucket) Head(ctx context.Context, key, versionID string) (*object.Meta, error) {
+	out, err := b.EP.S3.HeadObject(ctx, &s3.HeadObjectInput{
+		Bucket:    aws.String(b.Name),
+		Key:       aws.String(key),
+		VersionId: optional(versionID),
+	})
+	if err != nil {
+		if IsNotFound(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("head %s/%s: %w", b, key, err)
+	}
+	m := &object.Meta{
+		Info: object.Info{
+			Key: key, VersionID: aws.ToString(out.VersionId),
+			ETag: object.TrimETag(aws.ToString(out.ETag)), Size: aws.ToInt64(out.ContentLength),
+			LastModified: aws.ToTime(out.LastModified), StorageClass: string(out.StorageClass),
+		},
+		ContentType: aws.ToString(out.ContentType), ContentEncoding: aws.ToString(out.ContentEncoding),
+		ContentLanguage: aws.ToString(out.ContentLanguage), ContentDisposition: aws.ToString(out.ContentDisposition),
+		CacheControl: aws.ToString(out.CacheControl), Expires: parseExpires(out.ExpiresString),
+		UserMeta: out.Metadata, LockMode: string(out.ObjectLockMode), LockUntil: out.ObjectLockRetainUntilDate,
+		LegalHold: out.ObjectLockLegalHoldStatus == types.ObjectLockLegalHoldStatusOn,
+		SSE: string(out.ServerSideEncryption), SSEKMSKeyID: aws.ToString(out.SSEKMSKeyId),
+		PartsCount: int(aws.ToInt32(out.PartsCount)), ReplicationStatus: string(out.ReplicationStatus),
+	}
+	return m, nil
+}
+
+// MetaFromGet builds Meta from a GetObject response (tags are fetched
+// separately, only when TagCount says there are some).
+func MetaFromGet(key string, out *s3.GetObjectOutput, size int64) *object.Meta {
+	return &object.Meta{
+		Info: object.Info{
+			Key: key, VersionID: aws.ToString(out.VersionId),
+			ETag: object.TrimETag(aws.ToString(out.ETag)), Size: size,
+			LastModified: aws.ToTime(out.LastModified), StorageClass: string(out.StorageClass),
+		},
+		ContentType: aws.ToString(out.ContentType), ContentEncoding: aws.ToString(out.ContentEncoding),
+		ContentLanguage: aws.ToString(out.ContentLanguage), ContentDisposition: aws.ToString(out.ContentDisposition),
+		CacheControl: aws.ToString(out.CacheControl), Expires: parseExpires(out.ExpiresString),
+		UserMeta: out.Metadata, LockMode: string(out.ObjectLockMode), LockUntil: out.ObjectLockRetainUntilDate,
+		LegalHold: out.ObjectLockLegalHoldStatus == types.ObjectLockLegalHoldStatusOn,
+		SSE: string(out.ServerSideEncryption), SSEKMSKeyID: aws.ToString(out.SSEKMSKeyId),
+		PartsCount: int(aws.ToInt32(out.PartsCount)), ReplicationStatus: string(out.ReplicationStatus),
+	}
+}
+
+// Tags returns the tag set of a version.
+func (b *Bucket) Tags(ctx context.Context, key, versionID string) (map[string]string, error) {
+	out, err := b.EP.S3.GetObjectTagging(ctx, &s3.GetObjectTaggingInput{
+		Bucket: aws.String(b.Name), Key: aws.String(key), VersionId: optional(versionID),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get tags %s/%s: %w", b, key, err)
+	}
+	tags := make(map[string]string, len(out.TagSet))
+	for _, t := range out.TagSet {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
+}
+
+// LockEnabled reports whether the bucket has object lock enabled (so a copy
+// can carry retention and legal hold).
+func (b *Bucket) LockEnabled(ctx context.Context) (bool, error) {
+	out, err := b.EP.S3.GetObjectLockConfiguration(ctx, &s3.GetObjectLockConfigurationInput{Bucket: aws.String(b.Name)})
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && (strings.Contains(ae.ErrorCode(), "ObjectLockConfigurationNotFound") || ae.ErrorCode() == "NotImplemented") {
+			return false, nil
+		}
+		return false, fmt.Errorf("get object lock configuration of %s: %w", b, err)
+	}
+	return out.ObjectLockConfiguration != nil && out.ObjectLockConfiguration.ObjectLockEnabled == types.ObjectLockEnabledEnabled, nil
+}
+
+// Check verifies the bucket exists and is reachable, with one clear error.
+func (b *Bucket) Check(ctx context.Context) error {
+	_, err := b.EP.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b.Name)})
+	if err == nil {
+		return nil
+	}
+	if IsNotFound(err) {
+		return fmt.Errorf("bucket %q does not exist at %s", b.Name, b.EP)
+	}
+	var re interface{ HTTPStatusCode() int }
+	if errors.As(err, &re) && re.HTTPStatusCode() == http.StatusForbidden {
+		return fmt.Errorf("bucket %q at %s: access denied (check the profile's credentials and permissions)", b.Name, b.EP)
+	}
+	return fmt.Errorf("bucket %q at %s: %s", b.Name, b.EP, Reason(err))
+}
+
+// IsNotFound reports whether err is S3's "no such key/bucket/version".
+func IsNotFound(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "NotFound", "NoSuchKey", "NoSuchBucket", "NoSuchVersion":
+			return true
+		}
+	}
+	var re interface{ HTTPStatusCode() int }
+	return errors.As(err, &re) && re.HTTPStatusCode() == http.StatusNotFound
+}
+
+// Reason condenses an SDK error to the S3 error code and message, without
+// the request ids and retry chatter users don't need on one line.
+func Reason(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode() + ": " + ae.ErrorMessage()
+	}
+	return err.Error()
+}
+
+func parseExpires(s *string) *time.Time {
+	if s == nil || *s == "" {
+		return nil
+	}
+	t, err := http.ParseTime(*s)
+	if err != nil {
+		return nil
+	}
+	return &t
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return aws.String(s)
+}

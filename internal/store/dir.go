@@ -1,0 +1,119 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"mime"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/ferry-s3/ferry/internal/object"
+)
+
+// TempPrefix marks ferry's partial downloads; listings skip them and a
+// crash leaves nothing that looks like a finished file.
+const TempPrefix = ".ferry-tmp-"
+
+// Dir is a local directory; keys are slash-separated paths below Root.
+type Dir struct {
+	Root string
+}
+
+func (d *Dir) String() string { return d.Root }
+
+// Path returns the file path of a key.
+func (d *Dir) Path(key string) string { return filepath.Join(d.Root, filepath.FromSlash(key)) }
+
+// List walks the directory in S3 key order. filepath.WalkDir is not enough:
+// it visits "a/b" before "a-b", but S3 orders "a-b" first ('-' < '/'), so
+// each directory's entries are sorted as keys, directories with their "/".
+func (d *Dir) List(ctx context.Context, prefix string, fn func(object.Info) error) error {
+	if _, err := os.Stat(d.Root); err != nil {
+		if os.IsNotExist(err) {
+			return nil // an absent destination directory is simply empty
+		}
+		return fmt.Errorf("list %s: %w", d.Root, err)
+	}
+	return d.walk(ctx, "", prefix, fn)
+}
+
+func (d *Dir) walk(ctx context.Context, rel, prefix string, fn func(object.Info) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	entries, err := os.ReadDir(d.Path(rel))
+	if err != nil {
+		return fmt.Errorf("list %s: %w", d.Path(rel), err)
+	}
+	type entry struct {
+		key string
+		dir bool
+	}
+	keyed := make([]entry, 0, len(entries))
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, TempPrefix) {
+			continue
+		}
+		k := path.Join(rel, name)
+		switch {
+		case e.IsDir():
+			keyed = append(keyed, entry{k + "/", true})
+		case e.Type().IsRegular():
+			keyed = append(keyed, entry{k, false})
+		}
+	}
+	sort.Slice(keyed, func(i, j int) bool { return keyed[i].key < keyed[j].key })
+	for _, e := range keyed {
+		if !overlaps(e.key, prefix) {
+			continue
+		}
+		if e.dir {
+			if err := d.walk(ctx, strings.TrimSuffix(e.key, "/"), prefix, fn); err != nil {
+				return err
+			}
+			continue
+		}
+		fi, err := os.Stat(d.Path(e.key))
+		if err != nil {
+			return fmt.Errorf("list %s: %w", d.Path(e.key), err)
+		}
+		if err := fn(object.Info{Key: e.key, Size: fi.Size(), LastModified: fi.ModTime(), IsLatest: true}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// overlaps reports whether key (or, for a directory key ending in "/", any
+// key below it) can start with prefix.
+func overlaps(key, prefix string) bool {
+	if strings.HasPrefix(key, prefix) {
+		return true
+	}
+	return strings.HasSuffix(key, "/") && strings.HasPrefix(prefix, key)
+}
+
+// Meta returns what ferry knows of a local file: size, mtime and a
+// Content-Type guessed from the extension.
+func (d *Dir) Meta(key string) (*object.Meta, error) {
+	fi, err := os.Stat(d.Path(key))
+	if err != nil {
+		return nil, err
+	}
+	return &object.Meta{
+		Info:        object.Info{Key: key, Size: fi.Size(), LastModified: fi.ModTime()},
+		ContentType: ContentType(key),
+	}, nil
+}
+
+// ContentType guesses a Content-Type from a key's extension.
+func ContentType(key string) string {
+	if t := mime.TypeByExtension(path.Ext(key)); t != "" {
+		return t
+	}
+	return "application/octet-stream"
+}
