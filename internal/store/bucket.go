@@ -129,7 +129,7 @@ func (b *Bucket) Head(ctx context.Context, key, versionID string) (*object.Meta,
 		CacheControl: aws.ToString(out.CacheControl), Expires: parseExpires(out.ExpiresString),
 		UserMeta: out.Metadata, LockMode: string(out.ObjectLockMode), LockUntil: out.ObjectLockRetainUntilDate,
 		LegalHold: out.ObjectLockLegalHoldStatus == types.ObjectLockLegalHoldStatusOn,
-		SSE: string(out.ServerSideEncryption), SSEKMSKeyID: aws.ToString(out.SSEKMSKeyId),
+		SSE:       string(out.ServerSideEncryption), SSEKMSKeyID: aws.ToString(out.SSEKMSKeyId),
 		PartsCount: int(aws.ToInt32(out.PartsCount)), ReplicationStatus: string(out.ReplicationStatus),
 	}
 	return m, nil
@@ -149,7 +149,7 @@ func MetaFromGet(key string, out *s3.GetObjectOutput, size int64) *object.Meta {
 		CacheControl: aws.ToString(out.CacheControl), Expires: parseExpires(out.ExpiresString),
 		UserMeta: out.Metadata, LockMode: string(out.ObjectLockMode), LockUntil: out.ObjectLockRetainUntilDate,
 		LegalHold: out.ObjectLockLegalHoldStatus == types.ObjectLockLegalHoldStatusOn,
-		SSE: string(out.ServerSideEncryption), SSEKMSKeyID: aws.ToString(out.SSEKMSKeyId),
+		SSE:       string(out.ServerSideEncryption), SSEKMSKeyID: aws.ToString(out.SSEKMSKeyId),
 		PartsCount: int(aws.ToInt32(out.PartsCount)), ReplicationStatus: string(out.ReplicationStatus),
 	}
 }
