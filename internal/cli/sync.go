@@ -20,6 +20,8 @@ type syncFlags struct {
 	checksums   string
 	config      string
 	delete      bool
+	versions    bool
+	markers     bool
 	dryRun      bool
 	json        bool
 	concurrency int
@@ -80,6 +82,8 @@ Nothing is ever deleted at DST unless --delete is given. --dry-run prints the pl
 	fl.StringVar(&f.checksums, "checksums", "auto", "request checksums: auto (when_required for non-AWS), when_required, when_supported")
 	fl.StringVar(&f.config, "config", "", "apply the rules of a ferry YAML config instead of SRC DST")
 	fl.BoolVar(&f.delete, "delete", false, "delete DST objects that are absent at SRC (never without this flag)")
+	fl.BoolVar(&f.versions, "versions", false, "copy every version of each object, oldest first (DST must have versioning enabled)")
+	fl.BoolVar(&f.markers, "delete-markers", false, "with --versions, also replay delete markers")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would be copied or deleted; change nothing")
 	fl.BoolVar(&f.json, "json", false, "print JSON lines (one per object acted on, then a summary) for scripts")
 	fl.IntVar(&f.concurrency, "concurrency", 16, "objects copied in parallel")
@@ -110,7 +114,13 @@ func (a *app) runSync(ctx context.Context, f *syncFlags, args []string) error {
 	if err != nil {
 		return err
 	}
-	return a.reconcile(ctx, pairs, reconcile.Options{Concurrency: f.concurrency, Delete: f.delete, DryRun: f.dryRun}, f.json)
+	if f.versions {
+		if err := checkVersioned(ctx, pairs); err != nil {
+			return err
+		}
+	}
+	return a.reconcile(ctx, pairs, reconcile.Options{Concurrency: f.concurrency, Delete: f.delete, DryRun: f.dryRun,
+		Versions: f.versions, DeleteMarkers: f.markers}, f.json)
 }
 
 func (f *syncFlags) validate() error {
@@ -123,6 +133,12 @@ func (f *syncFlags) validate() error {
 	}
 	if f.settings.KMSKeyID != "" && f.settings.SSE != "aws:kms" {
 		return usagef("--sse-kms-key-id needs --sse aws:kms")
+	}
+	if f.versions && f.delete {
+		return usagef("--versions and --delete cannot be combined: replay delete markers with --delete-markers instead")
+	}
+	if f.markers && !f.versions {
+		return usagef("--delete-markers needs --versions")
 	}
 	if f.concurrency < 1 {
 		return usagef("--concurrency must be at least 1")
@@ -142,6 +158,27 @@ func (f *syncFlags) validate() error {
 			o.Checksums = f.checksums
 		default:
 			return usagef("--checksums %q: want auto, when_required or when_supported", f.checksums)
+		}
+	}
+	return nil
+}
+
+// checkVersioned makes sure --versions has versioned buckets on both sides:
+// on an unversioned destination each version would overwrite the last.
+func checkVersioned(ctx context.Context, pairs []reconcile.Pair) error {
+	for _, p := range pairs {
+		for _, s := range []store.Store{p.Src, p.Dst} {
+			b, ok := s.(*store.Bucket)
+			if !ok {
+				return usagef("--versions needs buckets on both sides, not a local directory")
+			}
+			on, err := b.Versioned(ctx)
+			if err != nil {
+				return usageError{err}
+			}
+			if !on && s == p.Dst {
+				return usagef("--versions: versioning is not enabled on %s (each version would overwrite the last); enable it first", b)
+			}
 		}
 	}
 	return nil

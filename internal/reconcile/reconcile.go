@@ -43,6 +43,10 @@ type Options struct {
 	Concurrency int  // parallel operations (default 16)
 	Delete      bool // delete destination keys absent at the source
 	DryRun      bool // decide and report, change nothing
+	// Versions replicates every version of each key, oldest first, onto a
+	// versioned destination; DeleteMarkers also replays delete markers.
+	Versions      bool
+	DeleteMarkers bool
 	// Report is called once per key acted on or failed (not for keys in
 	// sync), from worker goroutines; it must be safe for concurrent use.
 	Report func(Item)
@@ -90,7 +94,12 @@ func Run(ctx context.Context, pairs []Pair, opt Options, st *Stats) error {
 	}
 	var err error
 	for i := range pairs {
-		if err = merge(ctx, &pairs[i], opt, st, work); err != nil {
+		if opt.Versions {
+			err = mergeVersions(ctx, &pairs[i], opt, st, work)
+		} else {
+			err = merge(ctx, &pairs[i], opt, st, work)
+		}
+		if err != nil {
 			break
 		}
 	}
@@ -105,6 +114,8 @@ type task struct {
 	src *object.Info // nil: destination-only key
 	dst *object.Info // nil: absent at the destination
 	key string       // destination key
+	// With --versions: the key's whole history on each side.
+	srcVersions, dstVersions history
 }
 
 // merge walks both listings in step. Each listing runs in its own goroutine
@@ -162,6 +173,10 @@ func listing(ctx context.Context, s store.Store, prefix string) (<-chan object.I
 }
 
 func (t task) run(ctx context.Context, opt Options, st *Stats) {
+	if t.srcVersions != nil {
+		t.runVersions(ctx, opt, st)
+		return
+	}
 	it := Item{Src: t.p.Src.String(), Dst: t.p.Dst.String(), DstKey: t.key}
 	if t.src == nil {
 		it.Key, it.Action, it.Reason = t.key, plan.Delete, "absent at source"

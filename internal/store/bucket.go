@@ -183,6 +183,15 @@ func (b *Bucket) LockEnabled(ctx context.Context) (bool, error) {
 	return out.ObjectLockConfiguration != nil && out.ObjectLockConfiguration.ObjectLockEnabled == types.ObjectLockEnabledEnabled, nil
 }
 
+// Versioned reports whether versioning is enabled on the bucket.
+func (b *Bucket) Versioned(ctx context.Context) (bool, error) {
+	out, err := b.EP.S3.GetBucketVersioning(ctx, &s3.GetBucketVersioningInput{Bucket: aws.String(b.Name)})
+	if err != nil {
+		return false, fmt.Errorf("get versioning of %s: %s", b, Reason(err))
+	}
+	return out.Status == types.BucketVersioningStatusEnabled, nil
+}
+
 // Check verifies the bucket exists and is reachable, with one clear error.
 func (b *Bucket) Check(ctx context.Context) error {
 	_, err := b.EP.S3.HeadBucket(ctx, &s3.HeadBucketInput{Bucket: aws.String(b.Name)})
