@@ -85,7 +85,7 @@ func (c *Copier) openS3(ctx context.Context, src *store.Bucket, v object.Info, k
 
 	n, ps := partLayout(v.Size, c.opt.PartSize)
 	firstLen := min(v.Size, ps)
-	release, err := c.acquire(ctx, firstLen)
+	first, release, err := c.acquire(ctx, firstLen)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -98,7 +98,6 @@ func (c *Copier) openS3(ctx context.Context, src *store.Bucket, v object.Info, k
 		release()
 		return nil, nil, err
 	}
-	first := make([]byte, firstLen)
 	if err := readFull(out.Body, first); err != nil {
 		release()
 		return nil, nil, fmt.Errorf("get %s/%s: %w", src, v.Key, err)

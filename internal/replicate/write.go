@@ -60,10 +60,9 @@ func (c *Copier) putSingle(ctx context.Context, in *s3.PutObjectInput, b *body) 
 	buf, release := b.first, b.releaseFirst
 	if buf == nil {
 		var err error
-		if release, err = c.acquire(ctx, b.size); err != nil {
+		if buf, release, err = c.acquire(ctx, b.size); err != nil {
 			return Result{}, err
 		}
-		buf = make([]byte, b.size)
 		if err := b.read(ctx, 1, 0, buf); err != nil {
 			release()
 			return Result{}, err
@@ -114,19 +113,19 @@ func (c *Copier) putMultipart(ctx context.Context, dst *store.Bucket, in *s3.Put
 		n := b.partLen(i)
 		var buf []byte
 		var release func()
-		if i == 1 && b.first != nil {
-			buf, release = b.first, b.releaseFirst
-		} else {
+		fresh := !(i == 1 && b.first != nil)
+		if fresh {
 			// The budget is taken in part order, before the goroutine, so
 			// the lowest unfinished part always holds its buffer.
-			if release, err = c.acquire(gctx, n); err != nil {
+			if buf, release, err = c.acquire(gctx, n); err != nil {
 				break
 			}
+		} else {
+			buf, release = b.first, b.releaseFirst
 		}
 		g.Go(func() error {
 			defer release()
-			if buf == nil {
-				buf = make([]byte, n)
+			if fresh {
 				if err := b.read(gctx, i, int64(i-1)*b.partSize, buf); err != nil {
 					return err
 				}
