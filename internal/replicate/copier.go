@@ -52,7 +52,7 @@ type Copier struct {
 	opt      Options
 	budget   *semaphore.Weighted
 	bufs     sync.Pool // *[]byte of PartSize
-	server   bool // server-side copies possible
+	server   bool      // server-side copies possible
 
 	lockOnce sync.Once
 	lockOK   bool
