@@ -17,8 +17,9 @@ import (
 
 func (a *app) configCmd() *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "config",
-		Short: "Check ferry's YAML configuration",
+		Use:     "config",
+		Short:   "Check ferry's YAML configuration",
+		Example: "  ferry config validate examples/ferry.yaml",
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:   "validate FILE",
