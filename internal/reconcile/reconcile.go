@@ -6,7 +6,6 @@ package reconcile
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -125,8 +124,21 @@ func merge(ctx context.Context, p *Pair, opt Options, st *Stats, work chan<- tas
 	defer cancel()
 	srcC, srcErr := listing(ctx, p.Src, p.SrcPrefix)
 	dstC, dstErr := listing(ctx, p.Dst, p.DstPrefix)
-	s, sOK := <-srcC
-	d, dOK := <-dstC
+	var s, d object.Info
+	var sOK, dOK bool
+	// nextSrc stops the merge when the source listing ends in an error: a
+	// destination key after that point only looks absent at the source,
+	// and --delete must never act on a listing that did not finish.
+	nextSrc := func() error {
+		if s, sOK = <-srcC; !sOK {
+			return <-srcErr // sent before the channel is closed
+		}
+		return nil
+	}
+	if err := nextSrc(); err != nil {
+		return err
+	}
+	d, dOK = <-dstC
 	for sOK || dOK {
 		var sKey string
 		if sOK {
@@ -136,11 +148,15 @@ func merge(ctx context.Context, p *Pair, opt Options, st *Stats, work chan<- tas
 		case sOK && (!dOK || sKey < d.Key):
 			st.Listed.Add(1)
 			work <- task{p: p, src: ptr(s), key: sKey}
-			s, sOK = <-srcC
+			if err := nextSrc(); err != nil {
+				return err
+			}
 		case sOK && sKey == d.Key:
 			st.Listed.Add(1)
 			work <- task{p: p, src: ptr(s), dst: ptr(d), key: sKey}
-			s, sOK = <-srcC
+			if err := nextSrc(); err != nil {
+				return err
+			}
 			d, dOK = <-dstC
 		default: // destination-only key
 			if opt.Delete {
@@ -149,7 +165,7 @@ func merge(ctx context.Context, p *Pair, opt Options, st *Stats, work chan<- tas
 			d, dOK = <-dstC
 		}
 	}
-	return errors.Join(<-srcErr, <-dstErr)
+	return <-dstErr
 }
 
 // ptr copies o, so a worker's view is not overwritten by the next receive.
