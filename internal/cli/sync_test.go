@@ -378,3 +378,29 @@ func TestSyncBadInput(t *testing.T) {
 		})
 	}
 }
+
+// TestSyncFailuresNamed: objects the destination refuses are each named
+// with S3's reason, the others are copied, and the exit code is 1.
+func TestSyncFailuresNamed(t *testing.T) {
+	bed := testbed.Require(t)
+	a := bed.Client(t, testbed.A)
+	src := bed.NewBucket(t, testbed.A, testbed.BucketOpts{})
+	dst := bed.NewBucket(t, testbed.B, testbed.BucketOpts{})
+	put(t, a, &s3.PutObjectInput{Bucket: aws.String(src), Key: aws.String("ok.txt"), Body: strings.NewReader("ok")})
+	put(t, a, &s3.PutObjectInput{Bucket: aws.String(src), Key: aws.String("rrs.txt"), Body: strings.NewReader("rrs"),
+		StorageClass: types.StorageClassReducedRedundancy})
+	// MinIO accepts only STANDARD and REDUCED_REDUNDANCY, so it refuses
+	// every write in GLACIER with its own error code.
+	r := ferry(t, bed, "sync", "s3://"+src, "s3://"+dst, "--src-profile", "tb-a", "--dst-profile", "tb-b", "--storage-class", "GLACIER")
+	if r.code != 1 {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	for _, k := range []string{"ok.txt", "rrs.txt"} {
+		if !strings.Contains(r.stderr, "FAILED s3://"+src+"/"+k) || !strings.Contains(r.stderr, "InvalidStorageClass") {
+			t.Errorf("stderr does not name %s with its reason: %q", k, r.stderr)
+		}
+	}
+	if !strings.Contains(r.stdout, "failed 2") {
+		t.Errorf("summary %q, want failed 2", r.stdout)
+	}
+}
