@@ -71,7 +71,7 @@ func (p *printer) item(it reconcile.Item) {
 		return
 	}
 	p.clearProgress()
-	verb := map[plan.Action]string{plan.Copy: "copy", plan.Delete: "delete", plan.Skip: "skip", plan.CheckHead: "check"}[it.Action]
+	verb := it.Action.String()
 	if p.dryRun {
 		verb = "would " + verb
 	}

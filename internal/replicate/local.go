@@ -75,8 +75,8 @@ func (c *Copier) download(ctx context.Context, src *store.Bucket, dst *store.Dir
 	var sse string // written by part 1 only, read after Wait
 	get := func(ctx context.Context, i int, rng string) (io.ReadCloser, error) {
 		out, err := src.EP.S3.GetObject(ctx, &s3.GetObjectInput{
-			Bucket: aws.String(src.Name), Key: aws.String(v.Key), VersionId: optional(v.VersionID),
-			IfMatch: etagCondition(v.ETag), Range: optional(rng),
+			Bucket: aws.String(src.Name), Key: aws.String(v.Key), VersionId: nonEmpty(v.VersionID),
+			IfMatch: etagCondition(v.ETag), Range: nonEmpty(rng),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("get %s/%s: %w", src, v.Key, err)

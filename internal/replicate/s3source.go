@@ -47,7 +47,7 @@ func (c *Copier) streamCopyLayout(ctx context.Context, src, dst *store.Bucket, j
 func (c *Copier) openS3(ctx context.Context, src *store.Bucket, v object.Info, keepLayout bool) (*object.Meta, *body, error) {
 	get := func(ctx context.Context, in *s3.GetObjectInput) (*s3.GetObjectOutput, error) {
 		in.Bucket, in.Key = aws.String(src.Name), aws.String(v.Key)
-		in.VersionId = optional(v.VersionID)
+		in.VersionId = nonEmpty(v.VersionID)
 		in.IfMatch = etagCondition(v.ETag)
 		out, err := src.EP.S3.GetObject(ctx, in)
 		if err != nil {
@@ -64,18 +64,21 @@ func (c *Copier) openS3(ctx context.Context, src *store.Bucket, v object.Info, k
 	}
 
 	if object.IsMultipartETag(v.ETag) {
-		meta, err := src.Head(ctx, v.Key, v.VersionID)
+		// One HEAD of part 1 gives the metadata and the layout.
+		meta, err := src.HeadPart(ctx, v.Key, v.VersionID, 1)
 		if err != nil {
 			return nil, nil, err
 		}
 		if meta == nil {
 			return nil, nil, fmt.Errorf("get %s/%s: %w", src, v.Key, errGone)
 		}
+		firstPart := meta.Size
+		meta.Size = v.Size
 		if meta.Tags, err = src.Tags(ctx, v.Key, v.VersionID); err != nil {
 			return nil, nil, err
 		}
 		if keepLayout {
-			if b := c.sameLayout(ctx, src, v, meta, get); b != nil {
+			if b := c.sameLayout(v, meta, firstPart, get); b != nil {
 				return meta, b, nil
 			}
 		}
@@ -118,15 +121,9 @@ func (c *Copier) openS3(ctx context.Context, src *store.Bucket, v object.Info, k
 
 // sameLayout returns a body that reads the source part by part (GET
 // ?partNumber=N), when its parts are small enough to buffer, or nil.
-func (c *Copier) sameLayout(ctx context.Context, src *store.Bucket, v object.Info, meta *object.Meta,
+func (c *Copier) sameLayout(v object.Info, meta *object.Meta, firstPart int64,
 	get func(context.Context, *s3.GetObjectInput) (*s3.GetObjectOutput, error)) *body {
-	out, err := src.EP.S3.HeadObject(ctx, &s3.HeadObjectInput{
-		Bucket: aws.String(src.Name), Key: aws.String(v.Key), VersionId: optional(v.VersionID), PartNumber: aws.Int32(1),
-	})
-	if err != nil {
-		return nil
-	}
-	parts, ps := int(aws.ToInt32(out.PartsCount)), aws.ToInt64(out.ContentLength)
+	parts, ps := meta.PartsCount, firstPart
 	limit := max(4*c.opt.PartSize, 64*mib)
 	if parts < 1 || ps <= 0 || ps > limit || ps > c.opt.Memory ||
 		int64(parts-1)*ps >= v.Size && parts > 1 || int64(parts)*ps < v.Size {
@@ -177,11 +174,4 @@ func readFull(r io.ReadCloser, buf []byte) error {
 		return fmt.Errorf("read body: more bytes than expected")
 	}
 	return nil
-}
-
-func optional(s string) *string {
-	if s == "" {
-		return nil
-	}
-	return aws.String(s)
 }

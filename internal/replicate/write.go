@@ -185,7 +185,7 @@ func (c *Copier) checkStored(ctx context.Context, in *s3.PutObjectInput, res Res
 	}
 	dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
-	_, derr := c.dstS3().DeleteObject(dctx, &s3.DeleteObjectInput{Bucket: in.Bucket, Key: in.Key, VersionId: optional(res.VersionID)})
+	_, derr := c.dstS3().DeleteObject(dctx, &s3.DeleteObjectInput{Bucket: in.Bucket, Key: in.Key, VersionId: nonEmpty(res.VersionID)})
 	if derr != nil {
 		return fmt.Errorf("%w: destination stored ETag %s, sent %s; removing the bad replica failed too: %v", ErrIntegrity, res.ETag, want, derr)
 	}

@@ -107,11 +107,22 @@ func versionFirst(v types.ObjectVersion, m types.DeleteMarkerEntry) bool {
 // Head returns the metadata of a version, or nil (and no error) if there is
 // no such object.
 func (b *Bucket) Head(ctx context.Context, key, versionID string) (*object.Meta, error) {
-	out, err := b.EP.S3.HeadObject(ctx, &s3.HeadObjectInput{
+	return b.HeadPart(ctx, key, versionID, 0)
+}
+
+// HeadPart is Head of one part of a multipart object (part 0: the whole).
+// Its Size is the part's and PartsCount the object's, so one request tells
+// both the metadata and the part layout.
+func (b *Bucket) HeadPart(ctx context.Context, key, versionID string, part int32) (*object.Meta, error) {
+	in := &s3.HeadObjectInput{
 		Bucket:    aws.String(b.Name),
 		Key:       aws.String(key),
 		VersionId: optional(versionID),
-	})
+	}
+	if part > 0 {
+		in.PartNumber = aws.Int32(part)
+	}
+	out, err := b.EP.S3.HeadObject(ctx, in)
 	if err != nil {
 		if IsNotFound(err) {
 			return nil, nil
