@@ -35,6 +35,16 @@ func (e usageError) Unwrap() error { return e.err }
 
 func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
 
+// asUsage makes err a usage error (exit 2: nothing was done) unless it
+// already is one.
+func asUsage(err error) error {
+	var u usageError
+	if errors.As(err, &u) {
+		return err
+	}
+	return usageError{err}
+}
+
 // failedError means the run completed but some objects failed (exit 1).
 type failedError struct{ n int64 }
 
@@ -52,6 +62,9 @@ type app struct {
 func Main(args []string, stdout, stderr io.Writer) int {
 	a := &app{out: redact.NewWriter(stdout), errOut: redact.NewWriter(stderr)}
 	root := a.rootCmd()
+	if len(args) == 0 && inLambda() {
+		args = []string{"lambda"} // the bootstrap of a Lambda function
+	}
 	root.SetArgs(args)
 	root.SetOut(a.out)
 	root.SetErr(a.errOut)
@@ -110,7 +123,7 @@ profile or location error (nothing was done).`,
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "print every object acted on, and info logs")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn, error (default warn)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.syncCmd(), a.configCmd(), versionCmd())
+	root.AddCommand(a.syncCmd(), a.runCmd(), a.lambdaCmd(), a.configCmd(), versionCmd())
 	return root
 }
 

@@ -25,6 +25,10 @@ type Config struct {
 	// never nil.
 	Replication *rules.Configuration `yaml:"replication,omitempty"`
 
+	// Run configures `ferry run` and `ferry lambda`: intakes, data
+	// directory, workers, reconciliation.
+	Run *Run `yaml:"run,omitempty"`
+
 	// Name is how messages refer to the file (its path as given to Load).
 	Name string `yaml:"-"`
 }
@@ -48,6 +52,13 @@ type Destination struct {
 	StorageClass string `yaml:"storage_class,omitempty"`
 	// Encryption overrides the rule's EncryptionConfiguration.
 	Encryption *Encryption `yaml:"encryption,omitempty"`
+	// ReplicateDeletes replicates deletes of an unversioned source
+	// (S3 replication never does). Only replicas ferry wrote from the
+	// same source key are deleted.
+	ReplicateDeletes bool `yaml:"replicate_deletes,omitempty"`
+	// Concurrency caps the copies in flight to this destination
+	// (default: no cap beyond run.workers).
+	Concurrency int `yaml:"concurrency,omitempty"`
 }
 
 // KeyRewrite turns keys starting with From into keys starting with To.

@@ -36,6 +36,7 @@ func (chk *checker) config(c *Config) {
 		chk.addErr("source.bucket", err)
 	}
 	chk.endpoint("source", s.Options)
+	chk.run(c.Run)
 
 	if len(c.Destinations) == 0 {
 		chk.add("destinations", "at least one destination is required")
