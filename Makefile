@@ -2,10 +2,25 @@
 
 FUZZTIME ?= 20s
 
-.PHONY: build test testbed-up testbed-down demo fuzz
+.PHONY: build test testbed-up testbed-down demo fuzz lambda FORCE
 
 build:
 	go build -o bin/ferry ./cmd/ferry
+
+# AWS Lambda zips for provided.al2023 (docs/lambda.md), each holding the
+# `bootstrap` Lambda runs: dist/lambda/ferry-lambda-{x86_64,arm64}.zip.
+lambda: dist/lambda/ferry-lambda-x86_64.zip dist/lambda/ferry-lambda-arm64.zip
+
+# Always rebuilt: go build knows what changed. The fixed mtime makes the zip,
+# and so the function's CodeSha256, depend on the binary alone.
+dist/lambda/ferry-lambda-%.zip: FORCE
+	rm -rf dist/lambda/$* && mkdir -p dist/lambda/$*
+	GOOS=linux GOARCH=$(if $(filter x86_64,$*),amd64,$*) CGO_ENABLED=0 \
+		go build -tags lambda.norpc -trimpath -ldflags '-s -w' -o dist/lambda/$*/bootstrap ./cmd/ferry
+	touch -t 198001010000 dist/lambda/$*/bootstrap
+	rm -f $@ && cd dist/lambda/$* && zip -q -X ../$(notdir $@) bootstrap
+
+FORCE:
 
 # Everything CI runs: tools, a fresh test bed, gofmt, go vet, go test.
 test:

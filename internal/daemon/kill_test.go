@@ -21,20 +21,6 @@ import (
 	"github.com/ferry-s3/ferry/internal/testbed"
 )
 
-// buildFerry builds the ferry binary once per test run.
-var buildFerry = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "ferry-bin-")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "ferry")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/ferry-s3/ferry/cmd/ferry").CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
-	}
-	return bin, nil
-})
-
 // process is one `ferry run` child.
 type process struct {
 	cmd *exec.Cmd
@@ -65,10 +51,7 @@ func TestKilledDaemonLosesNothing(t *testing.T) {
 		t.Skip("long: -short skips it")
 	}
 	bed := testbed.Require(t)
-	bin, err := buildFerry()
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := testbed.FerryBinary(t)
 	a, b := bed.Client(t, testbed.A), bed.Client(t, testbed.B)
 	src := bed.NewBucket(t, testbed.A, testbed.BucketOpts{Versioning: true})
 	dst := bed.NewBucket(t, testbed.B, testbed.BucketOpts{Versioning: true})
