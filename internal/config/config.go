@@ -37,6 +37,11 @@ type Config struct {
 type Source struct {
 	endpoint.Options `yaml:",inline"`
 	Bucket           string `yaml:"bucket"`
+	// TargetBucketTag adds the destinations named by the source bucket's
+	// TargetBucket tag, the convention of aws-lambda-copy-s3-objects: a
+	// space-separated list of bucket[@region], reached with the source's
+	// profile. Read when ferry starts.
+	TargetBucketTag bool `yaml:"target_bucket_tag,omitempty"`
 }
 
 // Destination is a bucket ferry copies to, and what ferry adds to S3's

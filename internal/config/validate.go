@@ -38,8 +38,11 @@ func (chk *checker) config(c *Config) {
 	chk.endpoint("source", s.Options)
 	chk.run(c.Run)
 
-	if len(c.Destinations) == 0 {
-		chk.add("destinations", "at least one destination is required")
+	if len(c.Destinations) == 0 && !s.TargetBucketTag {
+		chk.add("destinations", "at least one destination is required (or source.target_bucket_tag)")
+	}
+	if s.TargetBucketTag && (c.ReplicationFile != "" || c.Replication != nil) {
+		chk.add("source.target_bucket_tag", "cannot be combined with replication rules: the tag's buckets get every object")
 	}
 	seen := map[string]int{}
 	for i, d := range c.Destinations {

@@ -180,6 +180,23 @@ func (b *Bucket) Tags(ctx context.Context, key, versionID string) (map[string]st
 	return tags, nil
 }
 
+// BucketTags returns the bucket's own tag set (empty if it has none).
+func (b *Bucket) BucketTags(ctx context.Context) (map[string]string, error) {
+	out, err := b.EP.S3.GetBucketTagging(ctx, &s3.GetBucketTaggingInput{Bucket: aws.String(b.Name)})
+	if err != nil {
+		var ae smithy.APIError
+		if errors.As(err, &ae) && ae.ErrorCode() == "NoSuchTagSet" {
+			return map[string]string{}, nil
+		}
+		return nil, fmt.Errorf("get bucket tags of %s: %s", b, Reason(err))
+	}
+	tags := make(map[string]string, len(out.TagSet))
+	for _, t := range out.TagSet {
+		tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+	}
+	return tags, nil
+}
+
 // LockEnabled reports whether the bucket has object lock enabled (so a copy
 // can carry retention and legal hold).
 func (b *Bucket) LockEnabled(ctx context.Context) (bool, error) {

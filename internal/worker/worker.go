@@ -61,6 +61,16 @@ func New(ctx context.Context, cfg *config.Config, open Opener, opt replicate.Opt
 	if w.versioned, err = w.src.Versioned(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Source.TargetBucketTag {
+		tags, err := w.src.BucketTags(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if cfg, err = cfg.WithTagTargets(tags[config.TargetBucketTag]); err != nil {
+			return nil, err
+		}
+		w.cfg = cfg
+	}
 	for _, d := range cfg.Destinations {
 		ep, err := open(ctx, d.Options)
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/s3/types"
 
 	"github.com/ferry-s3/ferry/internal/config"
 	"github.com/ferry-s3/ferry/internal/endpoint"
@@ -238,4 +239,29 @@ func TestPermanentFailure(t *testing.T) {
 		t.Fatalf("got %v, want a permanent DstBucketNotFound", err)
 	}
 	b.CreateBucket(ctx(t), &s3.CreateBucketInput{Bucket: aws.String(dst)}) // for the cleanup
+}
+
+// TestTargetBucketTag: the aws-lambda-copy-s3-objects convention, a
+// TargetBucket tag on the source bucket naming the destinations.
+func TestTargetBucketTag(t *testing.T) {
+	bed := testbed.Require(t)
+	a := bed.Client(t, testbed.A)
+	src := bed.NewBucket(t, testbed.A, testbed.BucketOpts{})
+	d1 := bed.NewBucket(t, testbed.A, testbed.BucketOpts{})
+	d2 := bed.NewBucket(t, testbed.A, testbed.BucketOpts{})
+	_, err := a.PutBucketTagging(ctx(t), &s3.PutBucketTaggingInput{Bucket: aws.String(src), Tagging: &types.Tagging{
+		TagSet: []types.Tag{{Key: aws.String("TargetBucket"), Value: aws.String(d1 + " " + d2 + "@us-east-1")}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := newWorker(t, bed, fmt.Sprintf("source: {bucket: %s, profile: tb-a, target_bucket_tag: true}\n", src))
+	put(t, a, src, "k", "v", nil)
+	if got := actions(sync(t, w, event.Event{Kind: event.Put, Bucket: src, Key: "k"})); got != "copy,copy" {
+		t.Fatalf("got %s, want a copy to each tagged bucket", got)
+	}
+	for _, d := range []string{d1, d2} {
+		if got := body(t, a, d, "k"); got != "v" {
+			t.Fatalf("%s holds %q", d, got)
+		}
+	}
 }
