@@ -3,14 +3,31 @@ package cli
 import (
 	"context"
 
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
 	"github.com/ferry-s3/ferry/internal/config"
+	"github.com/ferry-s3/ferry/internal/intake"
 	"github.com/ferry-s3/ferry/internal/worker"
 )
 
-// durableIntakes builds the SQS and NATS intakes of the config.
+// durableIntakes builds the SQS and NATS intakes of the config. Both hand
+// their events straight to the worker and acknowledge a message only once
+// it returns: the queue server holds the message until then.
 func (a *app) durableIntakes(ctx context.Context, rc config.Run, w *worker.Worker) ([]func(context.Context) error, error) {
-	if rc.SQS != nil || rc.NATS != nil {
-		return nil, usagef("run.sqs and run.nats are not wired yet")
+	var runs []func(context.Context) error
+	if s := rc.SQS; s != nil {
+		ep, err := a.openEndpoint(ctx, s.Options)
+		if err != nil {
+			return nil, err
+		}
+		q := &intake.SQS{Client: sqs.NewFromConfig(ep.Config), QueueURL: s.QueueURL, Handle: w.Handle,
+			Workers: s.Workers, Log: a.log.With("intake", "sqs")}
+		runs = append(runs, q.Run)
 	}
-	return nil, nil
+	if n := rc.NATS; n != nil {
+		j := &intake.NATS{URL: n.URL, Stream: n.Stream, Subject: n.Subject, Durable: n.Durable, Handle: w.Handle,
+			Workers: n.Workers, Log: a.log.With("intake", "nats")}
+		runs = append(runs, j.Run)
+	}
+	return runs, nil
 }

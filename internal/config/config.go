@@ -64,6 +64,9 @@ type Destination struct {
 	// Concurrency caps the copies in flight to this destination
 	// (default: no cap beyond run.workers).
 	Concurrency int `yaml:"concurrency,omitempty"`
+	// Bandwidth caps the bytes per second read for this destination, all
+	// copies together: "50MiB", "200MB", "1048576" (default: no cap).
+	Bandwidth string `yaml:"bandwidth,omitempty"`
 }
 
 // KeyRewrite turns keys starting with From into keys starting with To.

@@ -85,6 +85,12 @@ func (chk *checker) destination(path string, d *Destination, src Source) {
 			chk.keyPart(path+".key_rewrite.to", kr.To)
 		}
 	}
+	if _, err := ParseBytes(d.Bandwidth); err != nil {
+		chk.addErr(path+".bandwidth", err)
+	}
+	if d.Concurrency < 0 {
+		chk.add(path+".concurrency", "must be positive")
+	}
 	if d.ACL != "" && !slices.Contains(CannedACLs(), d.ACL) {
 		chk.add(path+".acl", "unknown canned ACL %q (one of: %s)", d.ACL, strings.Join(CannedACLs(), ", "))
 	}

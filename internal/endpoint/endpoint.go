@@ -19,6 +19,8 @@ import (
 // points.
 type Endpoint struct {
 	S3 *s3.Client
+	// Config is the loaded profile, for clients of other services (SQS).
+	Config aws.Config
 	// Name is the profile name, or "default credential chain".
 	Name string
 	// URL is the custom endpoint ("" for AWS S3).
@@ -81,7 +83,7 @@ func Open(ctx context.Context, o Options) (*Endpoint, error) {
 		// Non-AWS servers rarely care; AWS needs it, and says so clearly.
 		cfg.Region = "us-east-1"
 	}
-	e := &Endpoint{Name: name, Region: cfg.Region}
+	e := &Endpoint{Name: name, Region: cfg.Region, Config: cfg}
 	if cfg.BaseEndpoint != nil {
 		e.URL = *cfg.BaseEndpoint
 	}

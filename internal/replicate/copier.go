@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"golang.org/x/sync/semaphore"
+	"golang.org/x/time/rate"
 
 	"github.com/ferry-s3/ferry/internal/object"
 	"github.com/ferry-s3/ferry/internal/store"
@@ -29,6 +30,10 @@ type Options struct {
 	// ServerSide allows server-side copies when source and destination
 	// share an endpoint and credentials (default true via New).
 	ServerSide bool
+	// BytesPerSecond caps the bytes this copier reads from the source, all
+	// copies together (0: no cap). Server-side copies move no bytes
+	// through ferry and are not paced.
+	BytesPerSecond int64
 }
 
 const (
@@ -53,6 +58,7 @@ type Copier struct {
 	budget   *semaphore.Weighted
 	bufs     sync.Pool // *[]byte of PartSize
 	server   bool      // server-side copies possible
+	limit    *rate.Limiter
 
 	lockOnce sync.Once
 	lockOK   bool
@@ -80,6 +86,11 @@ func New(src, dst store.Store, opt Options) (*Copier, error) {
 		opt.Attempts = 3
 	}
 	c := &Copier{src: src, dst: dst, opt: opt, budget: semaphore.NewWeighted(opt.Memory)}
+	if bps := opt.BytesPerSecond; bps > 0 {
+		// A burst of up to 256 KiB keeps reads efficient without letting
+		// a slow limit be overshot by much.
+		c.limit = rate.NewLimiter(rate.Limit(bps), int(min(bps, 256<<10)))
+	}
 	sb, sOK := src.(*store.Bucket)
 	db, dOK := dst.(*store.Bucket)
 	_, sDir := src.(*store.Dir)

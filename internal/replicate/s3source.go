@@ -8,6 +8,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"golang.org/x/time/rate"
 
 	"github.com/ferry-s3/ferry/internal/object"
 	"github.com/ferry-s3/ferry/internal/store"
@@ -60,7 +61,7 @@ func (c *Copier) openS3(ctx context.Context, src *store.Bucket, v object.Info, k
 		if err != nil {
 			return err
 		}
-		return readFull(out.Body, buf)
+		return c.readFull(ctx, out.Body, buf)
 	}
 
 	if object.IsMultipartETag(v.ETag) {
@@ -101,7 +102,7 @@ func (c *Copier) openS3(ctx context.Context, src *store.Bucket, v object.Info, k
 		release()
 		return nil, nil, err
 	}
-	if err := readFull(out.Body, first); err != nil {
+	if err := c.readFull(ctx, out.Body, first); err != nil {
 		release()
 		return nil, nil, fmt.Errorf("get %s/%s: %w", src, v.Key, err)
 	}
@@ -143,7 +144,7 @@ func (c *Copier) sameLayout(v object.Info, meta *object.Meta, firstPart int64,
 			// Parts of uneven size: the copy cannot keep this layout.
 			return fmt.Errorf("%w: source part %d has %d bytes, expected %d", errUneven, i, aws.ToInt64(out.ContentLength), len(buf))
 		}
-		return readFull(out.Body, buf)
+		return c.readFull(ctx, out.Body, buf)
 	}
 	return b
 }
@@ -164,9 +165,14 @@ func (b *body) free() {
 }
 
 // readFull fills buf from r and closes it, failing if r is short or long.
-func readFull(r io.ReadCloser, buf []byte) error {
+// With a bandwidth limit, it reads no faster than the limit allows.
+func (c *Copier) readFull(ctx context.Context, r io.ReadCloser, buf []byte) error {
 	defer r.Close()
-	if _, err := io.ReadFull(r, buf); err != nil {
+	var src io.Reader = r
+	if c.limit != nil {
+		src = &limitedReader{ctx: ctx, r: r, l: c.limit}
+	}
+	if _, err := io.ReadFull(src, buf); err != nil {
 		return fmt.Errorf("read body: %w", err)
 	}
 	var one [1]byte
@@ -174,4 +180,25 @@ func readFull(r io.ReadCloser, buf []byte) error {
 		return fmt.Errorf("read body: more bytes than expected")
 	}
 	return nil
+}
+
+// limitedReader paces reads with a token bucket shared by all the
+// copier's copies.
+type limitedReader struct {
+	ctx context.Context
+	r   io.Reader
+	l   *rate.Limiter
+}
+
+func (lr *limitedReader) Read(p []byte) (int, error) {
+	if b := lr.l.Burst(); len(p) > b {
+		p = p[:b]
+	}
+	n, err := lr.r.Read(p)
+	if n > 0 {
+		if werr := lr.l.WaitN(lr.ctx, n); werr != nil {
+			return n, werr
+		}
+	}
+	return n, err
 }

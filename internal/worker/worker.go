@@ -80,7 +80,9 @@ func New(ctx context.Context, cfg *config.Config, open Opener, opt replicate.Opt
 		if err := b.Check(ctx); err != nil {
 			return nil, err
 		}
-		c, err := replicate.New(w.src, b, opt)
+		dopt := opt
+		dopt.BytesPerSecond, _ = config.ParseBytes(d.Bandwidth) // checked by config.Load
+		c, err := replicate.New(w.src, b, dopt)
 		if err != nil {
 			return nil, err
 		}

@@ -265,3 +265,21 @@ func TestTargetBucketTag(t *testing.T) {
 		}
 	}
 }
+
+// TestBandwidth: a destination's bandwidth cap paces the bytes copied.
+func TestBandwidth(t *testing.T) {
+	bed := testbed.Require(t)
+	a := bed.Client(t, testbed.A)
+	src := bed.NewBucket(t, testbed.A, testbed.BucketOpts{})
+	dst := bed.NewBucket(t, testbed.B, testbed.BucketOpts{})
+	w := newWorker(t, bed, fmt.Sprintf("source: {bucket: %s, profile: tb-a}\ndestinations: [{bucket: %s, profile: tb-b, bandwidth: 1MiB}]\n", src, dst))
+	put(t, a, src, "big", strings.Repeat("x", 3<<20), nil)
+	start := time.Now()
+	if got := actions(sync(t, w, event.Event{Kind: event.Put, Bucket: src, Key: "big"})); got != "copy" {
+		t.Fatalf("got %s", got)
+	}
+	// 3 MiB at 1 MiB/s, less the first burst: at least ~2.5 s.
+	if took := time.Since(start); took < 2500*time.Millisecond || took > 10*time.Second {
+		t.Fatalf("3 MiB at 1 MiB/s took %s", took)
+	}
+}
