@@ -1,6 +1,7 @@
 package daemon_test
 
 import (
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -35,3 +36,6 @@ func sortStable[T any](s []T, less func(a, b T) bool) {
 		return 0
 	})
 }
+
+// escapeKey encodes a key as S3 does in notifications (form encoding).
+func escapeKey(k string) string { return url.QueryEscape(k) }
