@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: scripts/test.sh [go test args...]
 #
-# Installs the pinned S3 servers (scripts/tools.sh), starts a fresh test bed
+# Installs the pinned servers (scripts/tools.sh), starts a fresh test bed
 # in a temporary directory (removed on exit), checks formatting and vet, then
 # runs go test with the bed's environment so integration tests find it
 # through FERRY_TESTBED.
@@ -9,8 +9,9 @@
 #   scripts/test.sh                              everything (./...)
 #   scripts/test.sh -run Sync ./internal/...     extra args replace ./...
 #
-# The bed uses its own ports (19400, 19500, 19600 unless FERRY_TB_PORT_* are
-# set), so it does not collide with the demo bed of scripts/demo.sh.
+# The bed uses its own ports (19400, 19500, 19600, NATS 19700, webhook targets
+# 19750-19752 unless FERRY_TB_PORT_* are set), so it does not collide with the
+# default bed (19000-19352) of scripts/testbed.sh and scripts/demo.sh.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -18,6 +19,8 @@ cd "$(dirname "$0")/.."
 export FERRY_TB_PORT_A=${FERRY_TB_PORT_A:-19400}
 export FERRY_TB_PORT_B=${FERRY_TB_PORT_B:-19500}
 export FERRY_TB_PORT_VGW=${FERRY_TB_PORT_VGW:-19600}
+export FERRY_TB_PORT_NATS=${FERRY_TB_PORT_NATS:-19700}
+export FERRY_TB_PORT_HOOK=${FERRY_TB_PORT_HOOK:-19750}
 
 step() {
 	echo "==> $*"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The local test bed: three real S3 servers on loopback.
+# The local test bed: three real S3 servers and a NATS server on loopback.
 #
 #   scripts/testbed.sh up   [DIR]         start them (no-op if already running)
 #   scripts/testbed.sh down [--wipe] [DIR] stop them; --wipe also deletes DIR
@@ -9,14 +9,29 @@
 #   a    MinIO      127.0.0.1:${FERRY_TB_PORT_A:-19000}   (console: port+1)
 #   b    MinIO      127.0.0.1:${FERRY_TB_PORT_B:-19100}   (console: port+1)
 #   vgw  versitygw  127.0.0.1:${FERRY_TB_PORT_VGW:-19200} (posix backend, versioning on)
-# Each has its own root credentials, generated at the first `up` and kept in
-# DIR/secrets (never printed). `up` writes DIR/aws-config and
-# DIR/aws-credentials (profiles tb-a, tb-b, tb-vgw) and DIR/env (exports for
-# tests: `source "$(scripts/testbed.sh env)"`). See docs/testing.md.
+#   nats nats-server 127.0.0.1:${FERRY_TB_PORT_NATS:-19300} (JetStream; monitoring: port+1)
+# MinIO a sends bucket notifications to webhook targets hook1..hook3 at
+# http://127.0.0.1:${FERRY_TB_PORT_HOOK:-19350}+0..2/events (nothing listens
+# there: tests do) and to the NATS JetStream target "js" (subject
+# minio.a.events), keeping undelivered events in DIR/a-events.
+# Each S3 server has its own root credentials, generated at the first `up` and
+# kept in DIR/secrets (never printed), with the webhook tokens. `up` writes
+# DIR/aws-config and DIR/aws-credentials (profiles tb-a, tb-b, tb-vgw) and
+# DIR/env (exports for tests: `source "$(scripts/testbed.sh env)"`). See
+# docs/testing.md.
 set -euo pipefail
 
-SERVERS=(a b vgw)
+# nats first: MinIO a publishes to it.
+SERVERS=(nats a b vgw)
+S3_SERVERS=(a b vgw)
 KMS_KEY_NAME=ferry-key
+HOOKS=3                      # webhook targets hook1..hook$HOOKS of MinIO a
+NATS_TARGET=js               # MinIO a's NATS target: arn:minio:sqs::js:nats
+NATS_SUBJECT=minio.a.events  # the subject it publishes to
+NATS_STREAM=MINIO_A          # the stream tests use for that subject
+# Bumped when MinIO a's notification settings change: a bed started with other
+# settings must be restarted (down, up) to pick them up.
+NOTIFY_STAMP="notify-v1"
 REGION=us-east-1
 HOST=127.0.0.1
 WAIT_SECONDS=60
@@ -58,7 +73,13 @@ port_of() {
 	a) echo "${FERRY_TB_PORT_A:-19000}" ;;
 	b) echo "${FERRY_TB_PORT_B:-19100}" ;;
 	vgw) echo "${FERRY_TB_PORT_VGW:-19200}" ;;
+	nats) echo "${FERRY_TB_PORT_NATS:-19300}" ;;
 	esac
+}
+
+# hook_port N is the port of MinIO a's webhook target hookN.
+hook_port() {
+	echo $((${FERRY_TB_PORT_HOOK:-19350} + $1 - 1))
 }
 
 # ports_of NAME lists every port the server listens on.
@@ -66,7 +87,7 @@ ports_of() {
 	local p
 	p=$(port_of "$1")
 	case $1 in
-	a | b) echo "$p $((p + 1))" ;;
+	a | b | nats) echo "$p $((p + 1))" ;;
 	vgw) echo "$p" ;;
 	esac
 }
@@ -148,6 +169,11 @@ ensure_secrets() {
 			mv "$f.tmp" "$f"
 		)
 	fi
+	# Webhook tokens came later: add them to an older secrets file.
+	local n
+	for ((n = 1; n <= HOOKS; n++)); do
+		grep -q "^HOOK_TOKEN_$n=" "$f" || echo "HOOK_TOKEN_$n=$(random_alnum 24)" >>"$f"
+	done
 	# shellcheck disable=SC1090
 	source "$f"
 }
@@ -162,10 +188,45 @@ check_ports_free() {
 	for p in $(ports_of "$name"); do
 		if port_busy "$p"; then
 			die "port $HOST:$p (server $name) is already in use by another program." \
-				"Stop it, or pick other ports with FERRY_TB_PORT_A/FERRY_TB_PORT_B/FERRY_TB_PORT_VGW" \
+				"Stop it, or pick other ports with FERRY_TB_PORT_A/_B/_VGW/_NATS" \
 				"(another test bed? scripts/testbed.sh down ITS_DIR)"
 		fi
 	done
+	# Nothing of the bed listens on the webhook ports: the tests do. Something
+	# else there would receive MinIO a's events.
+	if [[ $name == a ]]; then
+		for ((p = 1; p <= HOOKS; p++)); do
+			if port_busy "$(hook_port $p)"; then
+				die "port $HOST:$(hook_port $p) (webhook target hook$p of server a) is already in use by another program." \
+					"Stop it, or pick other ports with FERRY_TB_PORT_HOOK"
+			fi
+		done
+	fi
+}
+
+# notify_env prints the NAME=value settings that make MinIO a send bucket
+# notifications to the webhook targets hook1..hookN and the NATS JetStream
+# target js. Lowercase target ids give ARNs like arn:minio:sqs::hook1:webhook.
+# A queue dir per target makes MinIO keep events it cannot deliver and
+# re-send them (every 3 s) until the receiver is back.
+notify_env() {
+	local n id token
+	for ((n = 1; n <= HOOKS; n++)); do
+		id=hook$n
+		token="HOOK_TOKEN_$n"
+		mkdir -p "$DIR/a-events/$id"
+		echo "MINIO_NOTIFY_WEBHOOK_ENABLE_$id=on"
+		echo "MINIO_NOTIFY_WEBHOOK_ENDPOINT_$id=http://$HOST:$(hook_port $n)/events"
+		echo "MINIO_NOTIFY_WEBHOOK_AUTH_TOKEN_$id=${!token}"
+		echo "MINIO_NOTIFY_WEBHOOK_QUEUE_DIR_$id=$DIR/a-events/$id"
+	done
+	id=$NATS_TARGET
+	mkdir -p "$DIR/a-events/$id"
+	echo "MINIO_NOTIFY_NATS_ENABLE_$id=on"
+	echo "MINIO_NOTIFY_NATS_ADDRESS_$id=$HOST:$(port_of nats)"
+	echo "MINIO_NOTIFY_NATS_SUBJECT_$id=$NATS_SUBJECT"
+	echo "MINIO_NOTIFY_NATS_JETSTREAM_$id=on"
+	echo "MINIO_NOTIFY_NATS_QUEUE_DIR_$id=$DIR/a-events/$id"
 }
 
 start_server() {
@@ -179,10 +240,16 @@ start_server() {
 	case $name in
 	a | b)
 		mkdir -p "$DIR/$name-data"
-		MINIO_ROOT_USER=$(access_key_of "$name") \
-			MINIO_ROOT_PASSWORD=$(secret_of "$name") \
-			MINIO_KMS_SECRET_KEY=$KMS_SECRET_KEY \
+		local -a notify=()
+		if [[ $name == a ]]; then
+			mapfile -t notify < <(notify_env)
+			echo "$NOTIFY_STAMP" >"$DIR/a.notify"
+		fi
+		env MINIO_ROOT_USER="$(access_key_of "$name")" \
+			MINIO_ROOT_PASSWORD="$(secret_of "$name")" \
+			MINIO_KMS_SECRET_KEY="$KMS_SECRET_KEY" \
 			MINIO_UPDATE=off \
+			"${notify[@]}" \
 			"${run[@]}" "$MINIO" server \
 			--address "$HOST:$port" \
 			--console-address "$HOST:$((port + 1))" \
@@ -201,6 +268,15 @@ start_server() {
 			--versioning-dir "$DIR/vgw-versions" \
 			"$DIR/vgw-data" </dev/null >>"$log" 2>&1 &
 		;;
+	nats)
+		mkdir -p "$DIR/nats-data"
+		"${run[@]}" "$NATS_SERVER" \
+			--addr "$HOST" --port "$port" \
+			--http_port "$((port + 1))" \
+			--server_name ferry-testbed \
+			--jetstream --store_dir "$DIR/nats-data" \
+			</dev/null >>"$log" 2>&1 &
+		;;
 	esac
 	echo $! >"$DIR/$name.pid"
 }
@@ -217,6 +293,11 @@ ready() {
 	vgw)
 		code=$(http_status "$port" /)
 		[[ -n $code ]]
+		;;
+	nats)
+		# 200 once JetStream is up.
+		code=$(http_status "$((port + 1))" '/healthz?js-enabled-only=true')
+		[[ $code == 200 ]]
 		;;
 	esac
 }
@@ -244,7 +325,7 @@ write_files() {
 		umask 077
 		{
 			echo "# generated by scripts/testbed.sh"
-			for name in "${SERVERS[@]}"; do
+			for name in "${S3_SERVERS[@]}"; do
 				echo "[tb-$name]"
 				echo "aws_access_key_id = $(access_key_of "$name")"
 				echo "aws_secret_access_key = $(secret_of "$name")"
@@ -254,7 +335,7 @@ write_files() {
 	)
 	{
 		echo "# generated by scripts/testbed.sh"
-		for name in "${SERVERS[@]}"; do
+		for name in "${S3_SERVERS[@]}"; do
 			port=$(port_of "$name")
 			echo "[profile tb-$name]"
 			echo "region = $REGION"
@@ -272,17 +353,32 @@ write_files() {
 		echo "export FERRY_TB_A_URL=http://$HOST:$(port_of a)"
 		echo "export FERRY_TB_B_URL=http://$HOST:$(port_of b)"
 		echo "export FERRY_TB_VGW_URL=http://$HOST:$(port_of vgw)"
+		echo "# NATS with JetStream. MinIO a publishes bucket events (target"
+		echo "# arn:minio:sqs::$NATS_TARGET:nats) to FERRY_TB_NATS_SUBJECT; tests keep them in stream FERRY_TB_NATS_STREAM."
+		echo "export FERRY_TB_NATS_URL=nats://$HOST:$(port_of nats)"
+		echo "export FERRY_TB_NATS_TARGET=$NATS_TARGET"
+		echo "export FERRY_TB_NATS_SUBJECT=$NATS_SUBJECT"
+		echo "export FERRY_TB_NATS_STREAM=$NATS_STREAM"
+		echo "# MinIO a's webhook targets hook1..hookN (arn:minio:sqs::hookN:webhook) post to"
+		echo "# http://$HOST:(FERRY_TB_HOOK_PORT+N-1)/events; their tokens are in DIR/secrets."
+		echo "export FERRY_TB_HOOK_PORT=$(hook_port 1)"
+		echo "export FERRY_TB_HOOKS=$HOOKS"
 	} >"$DIR/env"
 }
 
 cmd_up() {
 	MINIO=$(find_tool minio)
 	VERSITYGW=$(find_tool versitygw)
+	NATS_SERVER=$(find_tool nats-server)
 	[[ $DIR != *"'"* ]] || die "DIR must not contain a single quote: $DIR"
 	mkdir -p "$DIR"
 	ensure_secrets
 
 	local name started=()
+	if pid_alive a && [[ $(cat "$DIR/a.notify" 2>/dev/null) != "$NOTIFY_STAMP" ]]; then
+		die "server a in $DIR runs with old notification settings; restart the bed:" \
+			"scripts/testbed.sh down $DIR && scripts/testbed.sh up $DIR"
+	fi
 	for name in "${SERVERS[@]}"; do
 		if ! pid_alive "$name"; then
 			check_ports_free "$name"
@@ -305,7 +401,8 @@ cmd_up() {
 	if ((${#started[@]} == 0)); then
 		say "already running in $DIR"
 	else
-		say "up in $DIR: a=$HOST:$(port_of a) b=$HOST:$(port_of b) vgw=$HOST:$(port_of vgw) (started: ${started[*]})"
+		say "up in $DIR: a=$HOST:$(port_of a) b=$HOST:$(port_of b) vgw=$HOST:$(port_of vgw)" \
+			"nats=$HOST:$(port_of nats) hooks=$HOST:$(hook_port 1)-$(hook_port "$HOOKS") (started: ${started[*]})"
 	fi
 }
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Installs the pinned S3 servers the test bed runs (MinIO, versitygw) into
-# ${FERRY_TOOLS:-$HOME/.cache/ferry/tools}/bin, building them with `go install`
-# from the Go module proxy. A tool is rebuilt only when it is missing or its
-# pin changed (bin/.NAME.version holds the pin it was built from).
+# Installs the pinned servers the test bed runs (MinIO, versitygw,
+# nats-server) into ${FERRY_TOOLS:-$HOME/.cache/ferry/tools}/bin, building them
+# with `go install` from the Go module proxy. A tool is rebuilt only when it is
+# missing or its pin changed (bin/.NAME.version holds the pin it was built
+# from).
 #
 # Prints one line per tool. The first run builds MinIO from source, which
 # takes several minutes on a small machine; later runs are instant.
@@ -16,6 +17,7 @@ LOGS="$TOOLS_DIR/logs"
 TOOLS=(
 	"minio github.com/minio/minio@v0.0.0-20260212201848-7aac2a2c5b7c"
 	"versitygw github.com/versity/versitygw/cmd/versitygw@v1.8.0"
+	"nats-server github.com/nats-io/nats-server/v2@v2.15.2"
 )
 
 die() {

@@ -5,9 +5,14 @@
 //	"b"   MinIO, account B (profile tb-b)
 //	"vgw" versitygw, posix backend with versioning (profile tb-vgw)
 //
+// and a nats-server with JetStream (Bed.NATS). MinIO "a" sends bucket
+// notifications to webhook targets the tests listen for (Bed.Hook) and to
+// NATS; Bed.Notify points a bucket's notifications at one of them.
+//
 // A test calls Require to get the Bed, then Bed.NewBucket for scratch
 // buckets and Bed.Client for an S3 client that is built here, from static
 // credentials, and so does not depend on ferry's own endpoint code.
+// NewSQS starts an in-process SQS server (there is no SQS server in the bed).
 package testbed
 
 import (
@@ -52,6 +57,19 @@ type Bed struct {
 	CredentialsFile string // AWS shared credentials for those profiles
 	KMSKey          string // KMS key id usable for SSE-KMS on the MinIO servers
 	Servers         map[string]Server
+	NATS            NATS // the NATS server and MinIO a's NATS target
+
+	hookPort   int      // port of webhook target hook1; hookN is hookPort+N-1
+	hookTokens []string // hookTokens[N-1] is the auth token of hookN
+}
+
+// NATS describes the bed's nats-server (JetStream enabled) and the NATS
+// target through which MinIO a publishes bucket notifications.
+type NATS struct {
+	URL     string // nats://127.0.0.1:PORT
+	Target  string // MinIO a's target id ("js"): arn:minio:sqs::js:nats
+	Subject string // the subject MinIO a publishes events to
+	Stream  string // the stream to keep Subject in (tests share it)
 }
 
 // Server is one S3 server of the bed.
@@ -127,6 +145,9 @@ func Load(dir string) (*Bed, error) {
 	}
 	if v := env["AWS_SHARED_CREDENTIALS_FILE"]; v != "" {
 		b.CredentialsFile = v
+	}
+	if err := b.loadNotify(env); err != nil {
+		return nil, err
 	}
 	cfg, err := readINI(b.ConfigFile)
 	if err != nil {
@@ -209,9 +230,14 @@ func readINI(path string) (map[string]map[string]string, error) {
 
 // ping checks that every server accepts TCP connections.
 func (b *Bed) ping() error {
+	urls := map[string]string{"nats": b.NATS.URL}
+	for name, s := range b.Servers {
+		urls[name] = s.URL
+	}
+	names := append(b.names(), "nats")
 	var errs []error
-	for _, name := range b.names() {
-		u, err := url.Parse(b.Servers[name].URL)
+	for _, name := range names {
+		u, err := url.Parse(urls[name])
 		if err != nil {
 			errs = append(errs, err)
 			continue
