@@ -28,10 +28,7 @@ type result struct {
 // ferry runs the CLI with the test bed's AWS config files.
 func ferry(t *testing.T, bed *testbed.Bed, args ...string) result {
 	t.Helper()
-	for _, kv := range bed.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	bed.Setenv(t)
 	var out, errOut bytes.Buffer
 	code := cli.Main(args, &out, &errOut)
 	r := result{code, out.String(), errOut.String()}

@@ -25,10 +25,7 @@ import (
 // start runs a daemon in process and returns its base URL once ready.
 func start(t *testing.T, bed *testbed.Bed, yaml, token string, log io.Writer) (string, *daemon.Daemon) {
 	t.Helper()
-	for _, kv := range bed.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	bed.Setenv(t)
 	cfg, err := config.Parse([]byte(yaml), t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)

@@ -52,3 +52,28 @@ func logger(l *slog.Logger) *slog.Logger {
 	}
 	return l
 }
+
+// heartbeat calls beat every interval until the returned stop is called
+// (stop waits for a beat in progress), telling a queue that a slow message
+// is still being worked on.
+func heartbeat(ctx context.Context, every time.Duration, beat func(ctx context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				beat(ctx)
+			}
+		}
+	}()
+	return func() {
+		cancel()
+		<-finished
+	}
+}

@@ -199,27 +199,11 @@ func (n *NATS) handle(ctx context.Context, msg jetstream.Msg, ackWait time.Durat
 // inProgress tells JetStream every ackWait/3 that msg is still being
 // worked on, until the returned function is called.
 func inProgress(ctx context.Context, msg jetstream.Msg, ackWait time.Duration, log *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(max(ackWait/3, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			if err := msg.InProgress(); err != nil {
-				log.Warn("nats: in-progress ack", "err", err)
-			}
+	return heartbeat(ctx, max(ackWait/3, 10*time.Millisecond), func(context.Context) {
+		if err := msg.InProgress(); err != nil {
+			log.Warn("nats: in-progress ack", "err", err)
 		}
-	}()
-	return func() {
-		cancel()
-		<-finished
-	}
+	})
 }
 
 // ensureStream returns the stream, creating it or adding the subject to it

@@ -186,32 +186,16 @@ func (q *SQS) hide(ctx context.Context, m types.Message, d time.Duration, log *s
 // a handler slower than the queue's visibility timeout does not see its
 // message delivered a second time. It returns a function that stops it.
 func (q *SQS) keepHidden(ctx context.Context, m types.Message, visibility time.Duration, log *slog.Logger) (stop func()) {
-	ctx, cancel := context.WithCancel(ctx)
-	finished := make(chan struct{})
-	go func() {
-		defer close(finished)
-		t := time.NewTicker(max(visibility/2, 500*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
-			_, err := q.Client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
-				QueueUrl:          aws.String(q.QueueURL),
-				ReceiptHandle:     m.ReceiptHandle,
-				VisibilityTimeout: int32(max(visibility/time.Second, 1)),
-			})
-			if err != nil && ctx.Err() == nil {
-				log.Warn("sqs: could not extend the visibility of a message in progress", "message_id", aws.ToString(m.MessageId), "err", err)
-			}
+	return heartbeat(ctx, max(visibility/2, 500*time.Millisecond), func(ctx context.Context) {
+		_, err := q.Client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{
+			QueueUrl:          aws.String(q.QueueURL),
+			ReceiptHandle:     m.ReceiptHandle,
+			VisibilityTimeout: int32(max(visibility/time.Second, 1)),
+		})
+		if err != nil && ctx.Err() == nil {
+			log.Warn("sqs: could not extend the visibility of a message in progress", "message_id", aws.ToString(m.MessageId), "err", err)
 		}
-	}()
-	return func() {
-		cancel()
-		<-finished
-	}
+	})
 }
 
 // deleteLoop deletes the messages whose receipt handles arrive on done, in

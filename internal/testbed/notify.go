@@ -1,7 +1,6 @@
 package testbed
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -38,7 +37,7 @@ func (b *Bed) loadNotify(env map[string]string) error {
 		return fmt.Errorf("%s has no NATS or webhook settings: the bed predates them; restart it: "+
 			"scripts/testbed.sh down %[2]s && scripts/testbed.sh up %[2]s", filepath.Join(b.Dir, "env"), b.Dir)
 	}
-	secrets, err := readSecrets(filepath.Join(b.Dir, "secrets"))
+	secrets, err := readEnvFile(filepath.Join(b.Dir, "secrets"))
 	if err != nil {
 		return err
 	}
@@ -51,27 +50,6 @@ func (b *Bed) loadNotify(env map[string]string) error {
 		}
 	}
 	return nil
-}
-
-// readSecrets reads the NAME=value lines of DIR/secrets.
-func readSecrets(path string) (map[string]string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	vars := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line[0] == '#' {
-			continue
-		}
-		if name, value, ok := strings.Cut(line, "="); ok {
-			vars[name] = value
-		}
-	}
-	return vars, sc.Err()
 }
 
 // NATSURL returns the URL of the bed's nats-server (JetStream enabled).

@@ -173,7 +173,8 @@ func Load(dir string) (*Bed, error) {
 	return b, nil
 }
 
-// readEnvFile reads the `export NAME=value` lines written by testbed.sh.
+// readEnvFile reads the NAME=value lines (with or without `export `, values
+// optionally quoted) written by testbed.sh: DIR/env and DIR/secrets.
 func readEnvFile(path string) (map[string]string, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -184,10 +185,10 @@ func readEnvFile(path string) (map[string]string, error) {
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		line, ok := strings.CutPrefix(line, "export ")
-		if !ok {
+		if line == "" || line[0] == '#' {
 			continue
 		}
+		line = strings.TrimPrefix(line, "export ")
 		name, value, ok := strings.Cut(line, "=")
 		if !ok {
 			continue
@@ -301,6 +302,15 @@ func (b *Bed) Env() []string {
 		"AWS_CONFIG_FILE=" + b.ConfigFile,
 		"AWS_SHARED_CREDENTIALS_FILE=" + b.CredentialsFile,
 		"AWS_EC2_METADATA_DISABLED=true",
+	}
+}
+
+// Setenv points the test's process (an in-process ferry) at the bed's
+// profiles, like Env does for a subprocess; undone when the test ends.
+func (b *Bed) Setenv(t testing.TB) {
+	for _, kv := range b.Env() {
+		k, v, _ := strings.Cut(kv, "=")
+		t.Setenv(k, v)
 	}
 }
 

@@ -30,10 +30,7 @@ func ctx(t *testing.T) context.Context {
 // newWorker builds a worker from a ferry.yaml with the bed's profiles.
 func newWorker(t *testing.T, bed *testbed.Bed, yaml string) *worker.Worker {
 	t.Helper()
-	for _, kv := range bed.Env() {
-		k, v, _ := strings.Cut(kv, "=")
-		t.Setenv(k, v)
-	}
+	bed.Setenv(t)
 	cfg, err := config.Parse([]byte(yaml), t.TempDir(), "")
 	if err != nil {
 		t.Fatal(err)
