@@ -34,7 +34,11 @@ func KeyVersions(ctx context.Context, p *Pair, srcKey, dstKey string, opt Option
 	if err != nil {
 		return err
 	}
-	task{p: p, key: dstKey, srcVersions: s, dstVersions: d}.runVersions(ctx, opt, st)
+	var out items
+	task{p: p, key: dstKey, srcVersions: s, dstVersions: d}.runVersions(ctx, opt, st, &out)
+	for _, it := range out {
+		opt.Report(it)
+	}
 	return nil
 }
 
@@ -44,7 +48,7 @@ var errNextKey = errors.New("next key")
 // the prefix sort after key itself, so the listing stops at the first one.
 func keyHistory(ctx context.Context, b *store.Bucket, key string) (history, error) {
 	var h history
-	err := b.ListVersions(ctx, key, func(o object.Info) error {
+	err := b.ListVersions(ctx, key, "", func(o object.Info) error {
 		if o.Key != key {
 			return errNextKey
 		}

@@ -31,6 +31,9 @@ type Pair struct {
 	DstPrefix string
 	Copier    *replicate.Copier
 	Settings  replicate.Settings
+	// StartAfter resumes a run: only source keys after it are considered
+	// (a checkpoint from Options.Mark).
+	StartAfter string
 	// Select, if set, applies rule filters: it returns the settings for a
 	// source object, or nil if no rule sends it to this destination. It
 	// may do I/O (tags), so workers call it.
@@ -46,9 +49,18 @@ type Options struct {
 	// versioned destination; DeleteMarkers also replays delete markers.
 	Versions      bool
 	DeleteMarkers bool
+	// Filter, if set, keeps or drops a source object before anything else
+	// is decided (backfill's date and status filters). It may do I/O.
+	// Dropped objects are counted as Filtered. Not used with Versions.
+	Filter func(ctx context.Context, o object.Info) (bool, error)
 	// Report is called once per key acted on or failed (not for keys in
-	// sync), from worker goroutines; it must be safe for concurrent use.
+	// sync), in key order within a pair, one call at a time.
 	Report func(Item)
+	// Mark is called after Report each time every source key of pairs[i]
+	// up to key is finished: a checkpoint to resume from (Pair.StartAfter).
+	Mark func(pair int, key string)
+	// FanOut is how many key ranges of a bucket are listed at once.
+	FanOut int
 }
 
 // Item is the outcome for one key.
@@ -66,8 +78,8 @@ type Item struct {
 
 // Stats are the totals of a run; safe to read while it runs.
 type Stats struct {
-	Listed, Copied, Skipped, Deleted, Failed atomic.Int64
-	BytesCopied, BytesPlanned                atomic.Int64
+	Listed, Copied, Skipped, Deleted, Failed, Filtered atomic.Int64
+	BytesCopied, BytesPlanned                          atomic.Int64
 }
 
 // Run reconciles every pair and returns when all work is done. The error is
@@ -80,6 +92,9 @@ func Run(ctx context.Context, pairs []Pair, opt Options, st *Stats) error {
 	if opt.Report == nil {
 		opt.Report = func(Item) {}
 	}
+	if opt.Mark == nil {
+		opt.Mark = func(int, string) {}
+	}
 	work := make(chan task, opt.Concurrency*4)
 	var wg sync.WaitGroup
 	for range opt.Concurrency {
@@ -87,16 +102,23 @@ func Run(ctx context.Context, pairs []Pair, opt Options, st *Stats) error {
 		go func() {
 			defer wg.Done()
 			for t := range work {
-				t.run(ctx, opt, st)
+				t.win.finish(t.seq, outcome{key: t.srcKey(), items: t.run(ctx, opt, st)})
 			}
 		}()
 	}
 	var err error
 	for i := range pairs {
+		p := &pairs[i]
+		for _, s := range []store.Store{p.Src, p.Dst} {
+			if b, ok := s.(*store.Bucket); ok && opt.FanOut > 0 {
+				b.FanOut = opt.FanOut
+			}
+		}
+		win := newWindow(opt.Report, func(key string) { opt.Mark(i, key) })
 		if opt.Versions {
-			err = mergeVersions(ctx, &pairs[i], opt, st, work)
+			err = mergeVersions(ctx, p, opt, st, feed(ctx, win, work))
 		} else {
-			err = merge(ctx, &pairs[i], opt, st, work)
+			err = merge(ctx, p, opt, st, feed(ctx, win, work))
 		}
 		if err != nil {
 			break
@@ -107,8 +129,24 @@ func Run(ctx context.Context, pairs []Pair, opt Options, st *Stats) error {
 	return err
 }
 
+// feed returns the merge's way to hand a task to the workers: in window
+// win's order, waiting while the window is full.
+func feed(ctx context.Context, win *window, work chan<- task) func(task) error {
+	return func(t task) error {
+		seq, err := win.take(ctx)
+		if err != nil {
+			return err
+		}
+		t.win, t.seq = win, seq
+		work <- t
+		return nil
+	}
+}
+
 // task is one key's work for a worker.
 type task struct {
+	win *window
+	seq uint64
 	p   *Pair
 	src *object.Info // nil: destination-only key
 	dst *object.Info // nil: absent at the destination
@@ -119,11 +157,15 @@ type task struct {
 
 // merge walks both listings in step. Each listing runs in its own goroutine
 // feeding a small channel, so memory stays constant whatever the size.
-func merge(ctx context.Context, p *Pair, opt Options, st *Stats, work chan<- task) error {
+func merge(ctx context.Context, p *Pair, opt Options, st *Stats, send func(task) error) error {
+	dstAfter, done := p.dstStartAfter()
+	if done {
+		return nil
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srcC, srcErr := listing(ctx, p.Src, p.SrcPrefix)
-	dstC, dstErr := listing(ctx, p.Dst, p.DstPrefix)
+	srcC, srcErr := listing(ctx, p.Src, p.SrcPrefix, p.StartAfter)
+	dstC, dstErr := listing(ctx, p.Dst, p.DstPrefix, dstAfter)
 	var s, d object.Info
 	var sOK, dOK bool
 	// nextSrc stops the merge when the source listing ends in an error: a
@@ -147,20 +189,26 @@ func merge(ctx context.Context, p *Pair, opt Options, st *Stats, work chan<- tas
 		switch {
 		case sOK && (!dOK || sKey < d.Key):
 			st.Listed.Add(1)
-			work <- task{p: p, src: ptr(s), key: sKey}
+			if err := send(task{p: p, src: ptr(s), key: sKey}); err != nil {
+				return err
+			}
 			if err := nextSrc(); err != nil {
 				return err
 			}
 		case sOK && sKey == d.Key:
 			st.Listed.Add(1)
-			work <- task{p: p, src: ptr(s), dst: ptr(d), key: sKey}
+			if err := send(task{p: p, src: ptr(s), dst: ptr(d), key: sKey}); err != nil {
+				return err
+			}
 			if err := nextSrc(); err != nil {
 				return err
 			}
 			d, dOK = <-dstC
 		default: // destination-only key
 			if opt.Delete {
-				work <- task{p: p, dst: ptr(d), key: d.Key}
+				if err := send(task{p: p, dst: ptr(d), key: d.Key}); err != nil {
+					return err
+				}
 			}
 			d, dOK = <-dstC
 		}
@@ -168,15 +216,41 @@ func merge(ctx context.Context, p *Pair, opt Options, st *Stats, work chan<- tas
 	return <-dstErr
 }
 
+// dstStartAfter maps StartAfter, a source key, onto the destination's
+// listing. done: every key of the pair sorts before StartAfter.
+func (p *Pair) dstStartAfter() (after string, done bool) {
+	switch {
+	case p.StartAfter == "":
+		return "", false
+	case strings.HasPrefix(p.StartAfter, p.SrcPrefix):
+		return p.DstPrefix + strings.TrimPrefix(p.StartAfter, p.SrcPrefix), false
+	case p.StartAfter < p.SrcPrefix:
+		return "", false
+	}
+	return "", true
+}
+
+// srcKey is the source key a task covers, in the source's key space (a
+// destination-only key is mapped back), for checkpoints.
+func (t task) srcKey() string {
+	switch {
+	case t.src != nil:
+		return t.src.Key
+	case len(t.srcVersions) > 0:
+		return t.srcVersions[0].Key
+	}
+	return t.p.SrcPrefix + strings.TrimPrefix(t.key, t.p.DstPrefix)
+}
+
 // ptr copies o, so a worker's view is not overwritten by the next receive.
 func ptr(o object.Info) *object.Info { return &o }
 
-func listing(ctx context.Context, s store.Store, prefix string) (<-chan object.Info, <-chan error) {
+func listing(ctx context.Context, s store.Store, prefix, startAfter string) (<-chan object.Info, <-chan error) {
 	out := make(chan object.Info, 1000)
 	errc := make(chan error, 1)
 	go func() {
 		defer close(out)
-		errc <- s.List(ctx, prefix, func(o object.Info) error {
+		errc <- s.List(ctx, prefix, startAfter, func(o object.Info) error {
 			select {
 			case out <- o:
 				return nil
@@ -188,10 +262,12 @@ func listing(ctx context.Context, s store.Store, prefix string) (<-chan object.I
 	return out, errc
 }
 
-func (t task) run(ctx context.Context, opt Options, st *Stats) {
+// run does one task and returns the items to report.
+func (t task) run(ctx context.Context, opt Options, st *Stats) []Item {
+	var out items
 	if t.srcVersions != nil {
-		t.runVersions(ctx, opt, st)
-		return
+		t.runVersions(ctx, opt, st, &out)
+		return out
 	}
 	it := Item{Src: t.p.Src.String(), Dst: t.p.Dst.String(), DstKey: t.key}
 	if t.src == nil {
@@ -199,17 +275,29 @@ func (t task) run(ctx context.Context, opt Options, st *Stats) {
 		if !opt.DryRun {
 			it.Err = deleteKey(ctx, t.p.Dst, t.key)
 		}
-		finish(it, opt, st)
-		return
+		out.add(it, st)
+		return out
 	}
 	it.Key, it.VersionID, it.Bytes = t.src.Key, t.src.VersionID, t.src.Size
+	if opt.Filter != nil {
+		keep, err := opt.Filter(ctx, *t.src)
+		if err != nil {
+			it.Action, it.Err = plan.Copy, err
+			out.add(it, st)
+			return out
+		}
+		if !keep {
+			st.Filtered.Add(1)
+			return nil
+		}
+	}
 	settings := t.p.Settings
 	if t.p.Select != nil {
 		s, err := t.p.Select(ctx, *t.src)
 		if err != nil || s == nil {
 			it.Action, it.Reason, it.Err = plan.Skip, "no rule applies", err
-			finish(it, opt, st)
-			return
+			out.add(it, st)
+			return out
 		}
 		settings = *s
 	}
@@ -218,8 +306,8 @@ func (t task) run(ctx context.Context, opt Options, st *Stats) {
 		meta, err := t.p.Dst.(*store.Bucket).Head(ctx, t.key, "")
 		if err != nil {
 			it.Action, it.Err = plan.Copy, err
-			finish(it, opt, st)
-			return
+			out.add(it, st)
+			return out
 		}
 		d = plan.DecideByOrigin(*t.src, meta)
 	}
@@ -231,10 +319,15 @@ func (t task) run(ctx context.Context, opt Options, st *Stats) {
 			st.BytesCopied.Add(res.Bytes)
 		}
 	}
-	finish(it, opt, st)
+	out.add(it, st)
+	return out
 }
 
-func finish(it Item, opt Options, st *Stats) {
+// items collects a task's outcomes: every one is counted, and those acted
+// on or failed are kept for the report.
+type items []Item
+
+func (out *items) add(it Item, st *Stats) {
 	switch {
 	case it.Err != nil:
 		st.Failed.Add(1)
@@ -247,7 +340,7 @@ func finish(it Item, opt Options, st *Stats) {
 	case it.Action == plan.Delete:
 		st.Deleted.Add(1)
 	}
-	opt.Report(it)
+	*out = append(*out, it)
 }
 
 func kindOf(p *Pair) plan.Kind {

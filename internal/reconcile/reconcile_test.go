@@ -17,7 +17,7 @@ import (
 // network error or an expired token would.
 type brokenSource struct{ objs []object.Info }
 
-func (b brokenSource) List(_ context.Context, _ string, fn func(object.Info) error) error {
+func (b brokenSource) List(_ context.Context, _, _ string, fn func(object.Info) error) error {
 	for _, o := range b.objs {
 		if err := fn(o); err != nil {
 			return err

@@ -22,16 +22,20 @@ type history []object.Info
 // mergeVersions is merge for --versions: both listings are read as
 // per-key histories (only one key's versions are held at a time) and each
 // key becomes one task that replays the missing versions in order.
-func mergeVersions(ctx context.Context, p *Pair, opt Options, st *Stats, work chan<- task) error {
+func mergeVersions(ctx context.Context, p *Pair, opt Options, st *Stats, send func(task) error) error {
 	src, sok := p.Src.(*store.Bucket)
 	dst, dok := p.Dst.(*store.Bucket)
 	if !sok || !dok {
 		return fmt.Errorf("--versions needs buckets on both sides")
 	}
+	dstAfter, done := p.dstStartAfter()
+	if done {
+		return nil
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	srcC, srcErr := histories(ctx, src, p.SrcPrefix)
-	dstC, dstErr := histories(ctx, dst, p.DstPrefix)
+	srcC, srcErr := histories(ctx, src, p.SrcPrefix, p.StartAfter)
+	dstC, dstErr := histories(ctx, dst, p.DstPrefix, dstAfter)
 	s, sOK := <-srcC
 	d, dOK := <-dstC
 	for sOK {
@@ -44,7 +48,9 @@ func mergeVersions(ctx context.Context, p *Pair, opt Options, st *Stats, work ch
 			t.dstVersions = d
 		}
 		st.Listed.Add(int64(len(s)))
-		work <- t
+		if err := send(t); err != nil {
+			return err
+		}
 		s, sOK = <-srcC
 	}
 	for range dstC { // drain, so the lister can finish
@@ -52,7 +58,7 @@ func mergeVersions(ctx context.Context, p *Pair, opt Options, st *Stats, work ch
 	return errors.Join(<-srcErr, <-dstErr)
 }
 
-func histories(ctx context.Context, b *store.Bucket, prefix string) (<-chan history, <-chan error) {
+func histories(ctx context.Context, b *store.Bucket, prefix, startAfter string) (<-chan history, <-chan error) {
 	out := make(chan history, 16)
 	errc := make(chan error, 1)
 	go func() {
@@ -71,7 +77,7 @@ func histories(ctx context.Context, b *store.Bucket, prefix string) (<-chan hist
 			cur = nil
 			return nil
 		}
-		err := b.ListVersions(ctx, prefix, func(o object.Info) error {
+		err := b.ListVersions(ctx, prefix, startAfter, func(o object.Info) error {
 			if len(cur) > 0 && cur[0].Key != o.Key {
 				if err := flush(); err != nil {
 					return err
@@ -92,14 +98,14 @@ func histories(ctx context.Context, b *store.Bucket, prefix string) (<-chan hist
 // last one already replicated. Where the destination stands is read from
 // the origin metadata of its newest replica; delete markers (which carry
 // no metadata) after it are counted against the source's.
-func (t task) runVersions(ctx context.Context, opt Options, st *Stats) {
+func (t task) runVersions(ctx context.Context, opt Options, st *Stats, out *items) {
 	dst := t.p.Dst.(*store.Bucket)
 	base := Item{Src: t.p.Src.String(), Dst: t.p.Dst.String(), DstKey: t.key}
 	next, markersDone, err := position(ctx, dst, t.srcVersions, t.dstVersions)
 	if err != nil {
 		it := base
 		it.Key, it.Action, it.Err = t.srcVersions[0].Key, plan.Copy, err
-		finish(it, opt, st)
+		out.add(it, st)
 		return
 	}
 	for i, v := range t.srcVersions {
@@ -131,7 +137,7 @@ func (t task) runVersions(ctx context.Context, opt Options, st *Stats) {
 				}
 			}
 		}
-		finish(it, opt, st)
+		out.add(it, st)
 		if it.Err != nil {
 			return // later versions must not overtake a failed one
 		}

@@ -21,88 +21,12 @@ import (
 type Bucket struct {
 	EP   *endpoint.Endpoint
 	Name string
+	// FanOut is how many key ranges a listing reads at once (list.go);
+	// 0 or 1 lists with one request at a time.
+	FanOut int
 }
 
 func (b *Bucket) String() string { return "s3://" + b.Name }
-
-// List lists the current objects under prefix (ListObjectsV2).
-func (b *Bucket) List(ctx context.Context, prefix string, fn func(object.Info) error) error {
-	p := s3.NewListObjectsV2Paginator(b.EP.S3, &s3.ListObjectsV2Input{
-		Bucket: aws.String(b.Name),
-		Prefix: optional(prefix),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list %s/%s: %w", b, prefix, err)
-		}
-		for _, o := range page.Contents {
-			err := fn(object.Info{
-				Key:          aws.ToString(o.Key),
-				ETag:         object.TrimETag(aws.ToString(o.ETag)),
-				Size:         aws.ToInt64(o.Size),
-				LastModified: aws.ToTime(o.LastModified),
-				StorageClass: string(o.StorageClass),
-				IsLatest:     true,
-			})
-			if err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-// ListVersions lists every version and delete marker under prefix, by key
-// and, within a key, newest first (the order S3 returns).
-func (b *Bucket) ListVersions(ctx context.Context, prefix string, fn func(object.Info) error) error {
-	p := s3.NewListObjectVersionsPaginator(b.EP.S3, &s3.ListObjectVersionsInput{
-		Bucket: aws.String(b.Name),
-		Prefix: optional(prefix),
-	})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return fmt.Errorf("list versions %s/%s: %w", b, prefix, err)
-		}
-		// A page holds versions and markers in two lists; merge them back
-		// into key order, newest first.
-		vs, ms := page.Versions, page.DeleteMarkers
-		for len(vs) > 0 || len(ms) > 0 {
-			var info object.Info
-			if len(ms) == 0 || (len(vs) > 0 && versionFirst(vs[0], ms[0])) {
-				v := vs[0]
-				vs = vs[1:]
-				info = object.Info{
-					Key: aws.ToString(v.Key), VersionID: aws.ToString(v.VersionId),
-					ETag: object.TrimETag(aws.ToString(v.ETag)), Size: aws.ToInt64(v.Size),
-					LastModified: aws.ToTime(v.LastModified), StorageClass: string(v.StorageClass),
-					IsLatest: aws.ToBool(v.IsLatest),
-				}
-			} else {
-				m := ms[0]
-				ms = ms[1:]
-				info = object.Info{
-					Key: aws.ToString(m.Key), VersionID: aws.ToString(m.VersionId),
-					LastModified: aws.ToTime(m.LastModified), IsLatest: aws.ToBool(m.IsLatest),
-					DeleteMarker: true,
-				}
-			}
-			if err := fn(info); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func versionFirst(v types.ObjectVersion, m types.DeleteMarkerEntry) bool {
-	vk, mk := aws.ToString(v.Key), aws.ToString(m.Key)
-	if vk != mk {
-		return vk < mk
-	}
-	return !aws.ToTime(v.LastModified).Before(aws.ToTime(m.LastModified))
-}
 
 // Head returns the metadata of a version, or nil (and no error) if there is
 // no such object.

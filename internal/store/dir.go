@@ -30,14 +30,19 @@ func (d *Dir) Path(key string) string { return filepath.Join(d.Root, filepath.Fr
 // List walks the directory in S3 key order. filepath.WalkDir is not enough:
 // it visits "a/b" before "a-b", but S3 orders "a-b" first ('-' < '/'), so
 // each directory's entries are sorted as keys, directories with their "/".
-func (d *Dir) List(ctx context.Context, prefix string, fn func(object.Info) error) error {
+func (d *Dir) List(ctx context.Context, prefix, startAfter string, fn func(object.Info) error) error {
 	if _, err := os.Stat(d.Root); err != nil {
 		if os.IsNotExist(err) {
 			return nil // an absent destination directory is simply empty
 		}
 		return fmt.Errorf("list %s: %w", d.Root, err)
 	}
-	return d.walk(ctx, "", prefix, fn)
+	return d.walk(ctx, "", prefix, func(o object.Info) error {
+		if o.Key <= startAfter {
+			return nil // a local walk is cheap: resuming just skips
+		}
+		return fn(o)
+	})
 }
 
 func (d *Dir) walk(ctx context.Context, rel, prefix string, fn func(object.Info) error) error {

@@ -24,7 +24,7 @@ func TestDirListOrder(t *testing.T) {
 	os.WriteFile(filepath.Join(root, TempPrefix+"partial"), []byte("x"), 0o644)
 	d := &Dir{Root: root}
 	var got []string
-	err := d.List(context.Background(), "", func(o object.Info) error { got = append(got, o.Key); return nil })
+	err := d.List(context.Background(), "", "", func(o object.Info) error { got = append(got, o.Key); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestDirListOrder(t *testing.T) {
 		t.Errorf("List order:\n got %q\nwant %q", got, want)
 	}
 	got = nil
-	d.List(context.Background(), "a/", func(o object.Info) error { got = append(got, o.Key); return nil })
+	d.List(context.Background(), "a/", "", func(o object.Info) error { got = append(got, o.Key); return nil })
 	if want := []string{"a/b.txt", "a/c/d.txt"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("List(a/) = %q, want %q", got, want)
 	}

@@ -12,8 +12,9 @@ import (
 
 // Store is a place objects can be listed from.
 type Store interface {
-	// List calls fn for each object under prefix, in key byte order.
-	List(ctx context.Context, prefix string, fn func(object.Info) error) error
+	// List calls fn for each object under prefix whose key sorts after
+	// startAfter ("" for all), in key byte order.
+	List(ctx context.Context, prefix, startAfter string, fn func(object.Info) error) error
 	// String names the store for messages ("s3://bucket" or a path).
 	String() string
 }

@@ -6,6 +6,7 @@
 //	tbseed [-bed DIR] mb   [-versioning] SERVER BUCKET
 //	tbseed [-bed DIR] seed [-n N] [-big MiB] SERVER BUCKET
 //	tbseed [-bed DIR] list [-long] [-prefix P] SERVER BUCKET
+//	tbseed [-bed DIR] fill [-n N] [-size B] [-c C] [-mirror SERVER/BUCKET] SERVER BUCKET
 //
 // SERVER is a, b or vgw (or the profile name tb-a, tb-b, tb-vgw). DIR
 // defaults to $FERRY_TESTBED.
@@ -41,6 +42,10 @@ const usage = `usage:
                                                        put N objects with metadata, tags, unicode keys
   tbseed [-bed DIR] list [-long] [-prefix P] SERVER BUCKET
                                                        list objects (-long: content type, metadata, tags)
+  tbseed [-bed DIR] fill [-n N] [-size B] [-c C] [-mirror SERVER/BUCKET] SERVER BUCKET
+                                                       put N small objects fast (C in parallel) under
+                                                       1000 prefixes; -mirror also puts each to a second
+                                                       bucket, so the two start in sync
 SERVER is a, b or vgw (or tb-a, tb-b, tb-vgw); DIR defaults to $FERRY_TESTBED.
 `
 
@@ -78,6 +83,9 @@ func run(args []string) error {
 	big := fs.Int("big", 0, "seed: also put one object of this many MiB")
 	long := fs.Bool("long", false, "list: show content type, metadata and tags")
 	prefix := fs.String("prefix", "", "list: only keys with this prefix")
+	size := fs.Int("size", 256, "fill: bytes per object")
+	conc := fs.Int("c", 64, "fill: parallel PUTs")
+	mirror := fs.String("mirror", "", "fill: also put every object to SERVER/BUCKET")
 	if err := fs.Parse(rest); err != nil {
 		return err
 	}
@@ -94,6 +102,10 @@ func run(args []string) error {
 	bucket := fs.Arg(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
+	if cmd == "fill" {
+		ctx, cancel = context.WithCancel(context.Background())
+		defer cancel()
+	}
 
 	switch cmd {
 	case "mb":
@@ -102,6 +114,17 @@ func run(args []string) error {
 		return seed(ctx, c, name, bucket, *n, *big)
 	case "list":
 		return list(ctx, c, bucket, *prefix, *long)
+	case "fill":
+		targets := []fillTarget{{c, bucket}}
+		if *mirror != "" {
+			srv2, bucket2, ok := strings.Cut(*mirror, "/")
+			s2, known := bed.Servers[strings.TrimPrefix(srv2, "tb-")]
+			if !ok || !known {
+				return fmt.Errorf("-mirror %q: want SERVER/BUCKET", *mirror)
+			}
+			targets = append(targets, fillTarget{testbed.NewClient(s2), bucket2})
+		}
+		return fill(ctx, targets, *n, *size, *conc)
 	default:
 		global.Usage()
 		return fmt.Errorf("unknown command %q", cmd)
