@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-s3/ferry/internal/config"
+	"github.com/ferry-s3/ferry/internal/endpoint"
 	"github.com/ferry-s3/ferry/internal/reconcile"
 	"github.com/ferry-s3/ferry/internal/replicate"
 	"github.com/ferry-s3/ferry/internal/worker"
@@ -51,16 +52,32 @@ It does not contact any endpoint.`,
 // listing is merged with each destination's, and rule filters select the
 // objects (tags are fetched only when a rule filters on them).
 func (a *app) configPairs(ctx context.Context, f *syncFlags, opt replicate.Options) ([]reconcile.Pair, error) {
+	if f.delete {
+		return nil, usagef("--delete is not supported with --config yet: rules decide what is replicated, and deletions follow DeleteMarkerReplication in `ferry run`")
+	}
+	w, err := a.configWorker(ctx, f, opt)
+	if err != nil {
+		return nil, err
+	}
+	return w.Pairs(), nil
+}
+
+// configWorker loads f.config and opens its endpoints, each capped at
+// f.rate requests per second where the config sets no cap of its own.
+func (a *app) configWorker(ctx context.Context, f *syncFlags, opt replicate.Options) (*worker.Worker, error) {
 	cfg, err := config.Load(f.config)
 	if err != nil {
 		return nil, usageError{err}
 	}
-	if f.delete {
-		return nil, usagef("--delete is not supported with --config yet: rules decide what is replicated, and deletions follow DeleteMarkerReplication in `ferry run`")
+	open := func(ctx context.Context, o endpoint.Options) (*endpoint.Endpoint, error) {
+		if o.RequestsPerSecond == 0 {
+			o.RequestsPerSecond = f.rate
+		}
+		return a.openEndpoint(ctx, o)
 	}
-	w, err := worker.New(ctx, cfg, a.openEndpoint, opt, a.log)
+	w, err := worker.New(ctx, cfg, open, opt, a.log)
 	if err != nil {
 		return nil, asUsage(err)
 	}
-	return w.Pairs(), nil
+	return w, nil
 }

@@ -86,8 +86,10 @@ func (p *printer) item(it reconcile.Item) {
 }
 
 // progress draws a status line on a terminal until the returned func is
-// called. Off the terminal (pipes, CI logs) it prints nothing.
-func (p *printer) progress(st *reconcile.Stats, start time.Time) (stop func()) {
+// called. Off the terminal (pipes, CI logs) it prints nothing. frac, if
+// set, tells how far the run is (done of total, in any unit; total 0:
+// unknown), for an ETA.
+func (p *printer) progress(st *reconcile.Stats, start time.Time, frac func() (done, total int64)) (stop func()) {
 	if !p.tty {
 		return func() {}
 	}
@@ -109,15 +111,29 @@ func (p *printer) progress(st *reconcile.Stats, start time.Time) (stop func()) {
 				el := time.Since(start).Seconds()
 				b := st.BytesCopied.Load()
 				p.mu.Lock()
-				fmt.Fprintf(p.err, "\r\033[Klisted %d  copied %d (%s, %s/s)  in sync %d  failed %d",
+				fmt.Fprintf(p.err, "\r\033[Klisted %d  copied %d (%s, %s/s)  in sync %d  failed %d%s",
 					st.Listed.Load(), st.Copied.Load(), humanBytes(b), humanBytes(int64(float64(b)/el)),
-					st.Skipped.Load(), st.Failed.Load())
+					st.Skipped.Load(), st.Failed.Load(), eta(frac, el))
 				p.progLine = true
 				p.mu.Unlock()
 			}
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// eta formats "  42%  ETA 3m10s" from a run's progress, or "" when it is
+// not known.
+func eta(frac func() (done, total int64), elapsed float64) string {
+	if frac == nil {
+		return ""
+	}
+	done, total := frac()
+	if total <= 0 || done <= 0 || done > total {
+		return ""
+	}
+	left := time.Duration(elapsed * float64(total-done) / float64(done) * float64(time.Second))
+	return fmt.Sprintf("  %d%%  ETA %s", 100*done/total, left.Round(time.Second))
 }
 
 func (p *printer) clearProgress() {
@@ -136,13 +152,14 @@ type jsonSummary struct {
 	Skipped     int64   `json:"in_sync"`
 	Deleted     int64   `json:"deleted"`
 	Failed      int64   `json:"failed"`
+	Filtered    int64   `json:"filtered,omitempty"`
 	Seconds     float64 `json:"seconds"`
 }
 
 func (p *printer) summary(st *reconcile.Stats, took time.Duration, dryRun bool) {
 	s := jsonSummary{Summary: true, DryRun: dryRun, Listed: st.Listed.Load(), Copied: st.Copied.Load(),
 		BytesCopied: st.BytesCopied.Load(), Skipped: st.Skipped.Load(), Deleted: st.Deleted.Load(),
-		Failed: st.Failed.Load(), Seconds: took.Seconds()}
+		Failed: st.Failed.Load(), Filtered: st.Filtered.Load(), Seconds: took.Seconds()}
 	if p.json {
 		writeJSON(p.out, s)
 		return
@@ -153,8 +170,12 @@ func (p *printer) summary(st *reconcile.Stats, took time.Duration, dryRun bool) 
 		copied = fmt.Sprintf("would copy %d (%s)", s.Copied, humanBytes(st.BytesPlanned.Load()))
 		deleted = fmt.Sprintf("would delete %d", s.Deleted)
 	}
-	fmt.Fprintf(p.out, "%s, in sync %d, %s, failed %d; %d objects listed in %s\n",
-		copied, s.Skipped, deleted, s.Failed, s.Listed, took.Round(time.Millisecond))
+	filtered := ""
+	if s.Filtered > 0 {
+		filtered = fmt.Sprintf(", filtered out %d", s.Filtered)
+	}
+	fmt.Fprintf(p.out, "%s, in sync %d, %s, failed %d%s; %d objects listed in %s\n",
+		copied, s.Skipped, deleted, s.Failed, filtered, s.Listed, took.Round(time.Millisecond))
 }
 
 func writeJSON(w io.Writer, v any) {

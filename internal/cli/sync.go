@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/ferry-s3/ferry/internal/endpoint"
 	"github.com/ferry-s3/ferry/internal/location"
@@ -29,6 +30,9 @@ type syncFlags struct {
 	memory      string
 	serverSide  bool
 	settings    replicate.Settings
+	rate        float64 // requests/s per endpoint
+	bandwidth   string  // bytes/s read from sources
+	fanOut      int     // key ranges listed at once per bucket
 }
 
 func (a *app) syncCmd() *cobra.Command {
@@ -71,7 +75,14 @@ Nothing is ever deleted at DST unless --delete is given. --dry-run prints the pl
 			return a.runSync(cmd.Context(), f, args)
 		},
 	}
-	fl := cmd.Flags()
+	f.register(cmd.Flags())
+	cmd.Flags().BoolVar(&f.delete, "delete", false, "delete DST objects that are absent at SRC (never without this flag)")
+	return cmd
+}
+
+// register adds the flags sync and backfill share: endpoints, the copy
+// engine, the copies' settings and the limits.
+func (f *syncFlags) register(fl *pflag.FlagSet) {
 	fl.StringVar(&f.src.Profile, "src-profile", "", "AWS shared-config profile for SRC (default: the default credential chain)")
 	fl.StringVar(&f.dst.Profile, "dst-profile", "", "AWS shared-config profile for DST")
 	fl.StringVar(&f.src.EndpointURL, "src-endpoint-url", "", "override SRC's endpoint URL (non-AWS servers)")
@@ -81,7 +92,6 @@ Nothing is ever deleted at DST unless --delete is given. --dry-run prints the pl
 	fl.StringVar(&f.pathStyle, "path-style", "auto", "addressing: auto (path-style for non-AWS endpoints), on, off")
 	fl.StringVar(&f.checksums, "checksums", "auto", "request checksums: auto (when_required for non-AWS), when_required, when_supported")
 	fl.StringVar(&f.config, "config", "", "apply the rules of a ferry YAML config instead of SRC DST")
-	fl.BoolVar(&f.delete, "delete", false, "delete DST objects that are absent at SRC (never without this flag)")
 	fl.BoolVar(&f.versions, "versions", false, "copy every version of each object, oldest first (DST must have versioning enabled)")
 	fl.BoolVar(&f.markers, "delete-markers", false, "with --versions, also replay delete markers")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print what would be copied or deleted; change nothing")
@@ -94,7 +104,9 @@ Nothing is ever deleted at DST unless --delete is given. --dry-run prints the pl
 	fl.StringVar(&f.settings.StorageClass, "storage-class", "", "storage class for the copies (default: the source's)")
 	fl.StringVar(&f.settings.SSE, "sse", "", "encryption at DST: aws:kms, AES256 or none (default: DST bucket's default)")
 	fl.StringVar(&f.settings.KMSKeyID, "sse-kms-key-id", "", "KMS key id, ARN or alias for --sse aws:kms")
-	return cmd
+	fl.Float64Var(&f.rate, "rate", 0, "at most this many requests per second to each endpoint (0: no limit)")
+	fl.StringVar(&f.bandwidth, "bandwidth", "", "at most this many bytes per second read from the source, e.g. 50MiB (default: no limit)")
+	fl.IntVar(&f.fanOut, "list-fanout", 8, "key ranges (folders) of a bucket listed in parallel")
 }
 
 func (a *app) runSync(ctx context.Context, f *syncFlags, args []string) error {
@@ -120,7 +132,7 @@ func (a *app) runSync(ctx context.Context, f *syncFlags, args []string) error {
 		}
 	}
 	return a.reconcile(ctx, pairs, reconcile.Options{Concurrency: f.concurrency, Delete: f.delete, DryRun: f.dryRun,
-		Versions: f.versions, DeleteMarkers: f.markers}, f.json)
+		Versions: f.versions, DeleteMarkers: f.markers, FanOut: f.fanOut}, f.json)
 }
 
 func (f *syncFlags) validate() error {
@@ -143,7 +155,14 @@ func (f *syncFlags) validate() error {
 	if f.concurrency < 1 {
 		return usagef("--concurrency must be at least 1")
 	}
+	if f.rate < 0 {
+		return usagef("--rate must not be negative")
+	}
+	if f.fanOut < 1 {
+		return usagef("--list-fanout must be at least 1")
+	}
 	for _, o := range []*endpoint.Options{&f.src, &f.dst} {
+		o.RequestsPerSecond = f.rate
 		switch f.pathStyle {
 		case "auto":
 		case "on", "off":
@@ -196,7 +215,13 @@ func (f *syncFlags) engineOptions() (replicate.Options, error) {
 	if ps < 5<<20 || ps > 5<<30 {
 		return replicate.Options{}, usagef("--part-size %s: must be between 5MiB and 5GiB", f.partSize)
 	}
-	return replicate.Options{PartSize: ps, Memory: mem, ServerSide: f.serverSide}, nil
+	var bps int64
+	if f.bandwidth != "" {
+		if bps, err = parseSize(f.bandwidth); err != nil {
+			return replicate.Options{}, usagef("--bandwidth: %v", err)
+		}
+	}
+	return replicate.Options{PartSize: ps, Memory: mem, ServerSide: f.serverSide, BytesPerSecond: bps}, nil
 }
 
 // argPairs builds the one pair of `ferry sync SRC DST`.
@@ -268,7 +293,7 @@ func (a *app) reconcile(ctx context.Context, pairs []reconcile.Pair, ro reconcil
 	var st reconcile.Stats
 	p := newPrinter(a.out, a.errOut, asJSON, a.verbose || ro.DryRun, ro.DryRun)
 	ro.Report = p.item
-	stopProgress := p.progress(&st, start)
+	stopProgress := p.progress(&st, start, nil)
 	err := reconcile.Run(ctx, pairs, ro, &st)
 	stopProgress()
 	p.summary(&st, time.Since(start), ro.DryRun)

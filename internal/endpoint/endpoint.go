@@ -106,7 +106,13 @@ func Open(ctx context.Context, o Options) (*Endpoint, error) {
 	if o.Checksums != "" {
 		whenRequired = o.Checksums == "when_required"
 	}
+	if o.RequestsPerSecond < 0 {
+		return nil, fmt.Errorf("requests per second %v: must not be negative", o.RequestsPerSecond)
+	}
 	e.S3 = s3.NewFromConfig(cfg, func(so *s3.Options) {
+		if o.RequestsPerSecond > 0 {
+			so.APIOptions = append(so.APIOptions, limitRequests(o.RequestsPerSecond))
+		}
 		so.UsePathStyle = pathStyle
 		if whenRequired {
 			so.RequestChecksumCalculation = aws.RequestChecksumCalculationWhenRequired

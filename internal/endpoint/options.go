@@ -21,4 +21,8 @@ type Options struct {
 	// when_required for non-AWS endpoints (many third-party servers reject
 	// the SDK's default trailing checksums) and the SDK default on AWS.
 	Checksums string `yaml:"checksums,omitempty" json:"checksums,omitempty"`
+	// RequestsPerSecond caps the requests sent to this endpoint (every
+	// attempt counts), so a backfill leaves room for production traffic.
+	// 0: no cap.
+	RequestsPerSecond float64 `yaml:"requests_per_second,omitempty" json:"requests_per_second,omitempty"`
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 
+	"github.com/ferry-s3/ferry/internal/inorder"
 	"github.com/ferry-s3/ferry/internal/object"
 	"github.com/ferry-s3/ferry/internal/plan"
 	"github.com/ferry-s3/ferry/internal/replicate"
@@ -102,7 +103,7 @@ func Run(ctx context.Context, pairs []Pair, opt Options, st *Stats) error {
 		go func() {
 			defer wg.Done()
 			for t := range work {
-				t.win.finish(t.seq, outcome{key: t.srcKey(), items: t.run(ctx, opt, st)})
+				t.win.Done(t.seq, outcome{key: t.srcKey(), items: t.run(ctx, opt, st)})
 			}
 		}()
 	}
@@ -114,7 +115,12 @@ func Run(ctx context.Context, pairs []Pair, opt Options, st *Stats) error {
 				b.FanOut = opt.FanOut
 			}
 		}
-		win := newWindow(opt.Report, func(key string) { opt.Mark(i, key) })
+		win := inorder.New(windowSize, func(o outcome) {
+			for _, it := range o.items {
+				opt.Report(it)
+			}
+			opt.Mark(i, o.key)
+		})
 		if opt.Versions {
 			err = mergeVersions(ctx, p, opt, st, feed(ctx, win, work))
 		} else {
@@ -131,9 +137,9 @@ func Run(ctx context.Context, pairs []Pair, opt Options, st *Stats) error {
 
 // feed returns the merge's way to hand a task to the workers: in window
 // win's order, waiting while the window is full.
-func feed(ctx context.Context, win *window, work chan<- task) func(task) error {
+func feed(ctx context.Context, win *inorder.Window[outcome], work chan<- task) func(task) error {
 	return func(t task) error {
-		seq, err := win.take(ctx)
+		seq, err := win.Take(ctx)
 		if err != nil {
 			return err
 		}
@@ -145,7 +151,7 @@ func feed(ctx context.Context, win *window, work chan<- task) func(task) error {
 
 // task is one key's work for a worker.
 type task struct {
-	win *window
+	win *inorder.Window[outcome]
 	seq uint64
 	p   *Pair
 	src *object.Info // nil: destination-only key
@@ -241,6 +247,17 @@ func (t task) srcKey() string {
 	}
 	return t.p.SrcPrefix + strings.TrimPrefix(t.key, t.p.DstPrefix)
 }
+
+// outcome is what a finished task leaves: its items to report, and the
+// source key it covered (the pair's checkpoint once it is released).
+type outcome struct {
+	key   string
+	items []Item
+}
+
+// windowSize bounds how far the merge runs ahead of the oldest task still
+// running; the outcomes held meanwhile are small (keys in sync have none).
+const windowSize = 10000
 
 // ptr copies o, so a worker's view is not overwritten by the next receive.
 func ptr(o object.Info) *object.Info { return &o }
