@@ -3,7 +3,6 @@ package cli_test
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"crypto/md5"
 	"encoding/csv"
 	"encoding/hex"
@@ -14,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,27 +31,7 @@ func fillBucket(t *testing.T, c *s3.Client, bucket, prefix string, n int) []stri
 	for i := range keys {
 		keys[i] = fmt.Sprintf("%sf%02d/obj-%05d", prefix, i%20, i)
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 32)
-	errs := make(chan error, n)
-	for _, k := range keys {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			_, err := c.PutObject(context.Background(), &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k),
-				Body: strings.NewReader("body of " + k)})
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	testbed.PutMany(t, c, bucket, keys)
 	return keys
 }
 

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -45,9 +44,9 @@ func TestListFanOut(t *testing.T) {
 			c := bed.Client(t, server)
 			name := bed.NewBucket(t, server, testbed.BucketOpts{Versioning: true})
 			keys := listKeys()
-			putAll(t, ctx, c, name, keys)
+			testbed.PutMany(t, c, name, keys)
 			// a second version of a few keys, and a delete marker
-			putAll(t, ctx, c, name, []string{"a!", "big/0999", "tiny/07/k"})
+			testbed.PutMany(t, c, name, []string{"a!", "big/0999", "tiny/07/k"})
 			if _, err := c.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: aws.String(name), Key: aws.String("a0")}); err != nil {
 				t.Fatal(err)
 			}
@@ -120,30 +119,6 @@ func head(s []string) []string {
 		return s[:8]
 	}
 	return s
-}
-
-func putAll(t *testing.T, ctx context.Context, c *s3.Client, bucket string, keys []string) {
-	t.Helper()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(keys))
-	sem := make(chan struct{}, 32)
-	for _, k := range keys {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			_, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String(bucket), Key: aws.String(k), Body: strings.NewReader(k)})
-			errs <- err
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 }
 
 func bucket(t *testing.T, ctx context.Context, bed *testbed.Bed, server, name string) *store.Bucket {
