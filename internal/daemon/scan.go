@@ -46,7 +46,7 @@ func (d *Daemon) Scan(ctx context.Context) int {
 		}
 		batch = batch[:0]
 	}
-	opt := reconcile.Options{DryRun: true, Concurrency: 8, Report: func(it reconcile.Item) {
+	opt := reconcile.Options{DryRun: true, Concurrency: 8, FanOut: 8, Report: func(it reconcile.Item) {
 		if it.Action != plan.Copy {
 			return
 		}
