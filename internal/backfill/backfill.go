@@ -59,13 +59,10 @@ type Result struct {
 // through (0 if none), for an ETA before the run starts.
 func (j *Job) Estimate() int64 {
 	st, err := loadState(j.Dir)
-	if err != nil || st.Fingerprint != j.Fingerprint {
+	if err != nil {
 		return 0
 	}
-	if st.Complete {
-		return st.Seen
-	}
-	return st.LastTotal
+	return st.estimate(j.Fingerprint)
 }
 
 // run is the state of one run while it goes.
@@ -105,11 +102,7 @@ func (j *Job) start(stats *reconcile.Stats) (*run, func(), error) {
 	if resume {
 		r.res.Resumed = true
 	} else {
-		last := st.LastTotal
-		if st.Complete && st.Fingerprint == j.Fingerprint {
-			last = st.Seen
-		}
-		st = state{Fingerprint: j.Fingerprint, Started: time.Now().UTC(), LastTotal: last}
+		st = state{Fingerprint: j.Fingerprint, Started: time.Now().UTC(), LastTotal: st.estimate(j.Fingerprint)}
 	}
 	st.Runs++
 	r.st, r.seen0 = st, st.Seen

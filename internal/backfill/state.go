@@ -42,6 +42,18 @@ type state struct {
 
 const stateFile = "checkpoint.json"
 
+// estimate is the size of the job's last complete pass, for an ETA: this
+// pass's own total once complete, else what the previous pass left.
+func (s state) estimate(fingerprint string) int64 {
+	switch {
+	case s.Fingerprint != fingerprint:
+		return 0
+	case s.Complete:
+		return s.Seen
+	}
+	return s.LastTotal
+}
+
 // loadState reads dir's checkpoint; a missing one is a zero state.
 func loadState(dir string) (state, error) {
 	var s state
