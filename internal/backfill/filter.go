@@ -3,6 +3,7 @@ package backfill
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,22 +31,13 @@ var Statuses = []string{"NONE", "PENDING", "COMPLETED", "FAILED", "REPLICA"}
 
 // Validate checks the filter's values.
 func (f Filter) Validate() error {
-	if f.Status != "" && !contains(Statuses, f.Status) {
+	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
 		return fmt.Errorf("replication status %q: want one of %s", f.Status, strings.Join(Statuses, ", "))
 	}
 	if !f.After.IsZero() && !f.Before.IsZero() && !f.After.Before(f.Before) {
 		return fmt.Errorf("created-after %s is not before created-before %s", f.After.Format(time.RFC3339), f.Before.Format(time.RFC3339))
 	}
 	return nil
-}
-
-func contains(ss []string, s string) bool {
-	for _, x := range ss {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // keepTime applies the date bounds.
