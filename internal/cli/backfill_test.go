@@ -356,3 +356,42 @@ func TestBackfillFiltersAndBadInput(t *testing.T) {
 		}
 	}
 }
+
+// With --config and --versions, the rules choose the keys and each rule's
+// DeleteMarkerReplication decides whether delete markers are replayed.
+func TestBackfillVersionsPerRule(t *testing.T) {
+	bed := testbed.Require(t)
+	a, b := bed.Client(t, testbed.A), bed.Client(t, testbed.B)
+	src := bed.NewBucket(t, testbed.A, testbed.BucketOpts{Versioning: true})
+	dst := bed.NewBucket(t, testbed.B, testbed.BucketOpts{Versioning: true})
+	for _, k := range []string{"m/k", "n/k", "x/k"} {
+		put(t, a, &s3.PutObjectInput{Bucket: aws.String(src), Key: aws.String(k), Body: strings.NewReader("v1")})
+		put(t, a, &s3.PutObjectInput{Bucket: aws.String(src), Key: aws.String(k), Body: strings.NewReader("v2")})
+		if _, err := a.DeleteObject(t.Context(), &s3.DeleteObjectInput{Bucket: aws.String(src), Key: aws.String(k)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := t.TempDir()
+	replication := fmt.Sprintf(`{"Role": "arn:aws:iam::111122223333:role/r", "Rules": [
+  {"ID": "with-markers", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": "m/"},
+   "DeleteMarkerReplication": {"Status": "Enabled"}, "Destination": {"Bucket": "arn:aws:s3:::%s"}},
+  {"ID": "without", "Priority": 2, "Status": "Enabled", "Filter": {"Prefix": "n/"},
+   "DeleteMarkerReplication": {"Status": "Disabled"}, "Destination": {"Bucket": "arn:aws:s3:::%s"}}]}`, dst, dst)
+	os.WriteFile(filepath.Join(dir, "replication.json"), []byte(replication), 0o644)
+	cfg := fmt.Sprintf("source:\n  bucket: %s\n  profile: tb-a\ndestinations:\n  - bucket: %s\n    profile: tb-b\nreplication_file: replication.json\n", src, dst)
+	path := filepath.Join(dir, "ferry.yaml")
+	os.WriteFile(path, []byte(cfg), 0o644)
+
+	if r := ferry(t, bed, "backfill", "--config", path, "--data-dir", dir, "--versions", "--delete-markers"); r.code != 2 {
+		t.Errorf("--delete-markers with --config: exit %d, want 2 (the rules decide)", r.code)
+	}
+	r := ferry(t, bed, "backfill", "--config", path, "--data-dir", dir, "--versions")
+	if r.code != 0 {
+		t.Fatalf("exit %d", r.code)
+	}
+	for key, want := range map[string]string{"m/k": "v1 v2 X", "n/k": "v1 v2", "x/k": ""} {
+		if got := strings.Join(history(t, b, dst, key), " "); got != want {
+			t.Errorf("%s at the destination: %q, want %q", key, got, want)
+		}
+	}
+}

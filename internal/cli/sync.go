@@ -152,6 +152,9 @@ func (f *syncFlags) validate() error {
 	if f.markers && !f.versions {
 		return usagef("--delete-markers needs --versions")
 	}
+	if f.markers && f.config != "" {
+		return usagef("--delete-markers does not apply with --config: each rule's DeleteMarkerReplication decides")
+	}
 	if f.concurrency < 1 {
 		return usagef("--concurrency must be at least 1")
 	}

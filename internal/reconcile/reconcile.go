@@ -35,10 +35,18 @@ type Pair struct {
 	// StartAfter resumes a run: only source keys after it are considered
 	// (a checkpoint from Options.Mark).
 	StartAfter string
-	// Select, if set, applies rule filters: it returns the settings for a
-	// source object, or nil if no rule sends it to this destination. It
-	// may do I/O (tags), so workers call it.
-	Select func(ctx context.Context, o object.Info) (*replicate.Settings, error)
+	// Select, if set, applies rule filters: it returns what the rules say
+	// for a source object at this destination, or nil if no rule sends it
+	// there. It may do I/O (tags), so workers call it.
+	Select func(ctx context.Context, o object.Info) (*Target, error)
+}
+
+// Target is what the rules say for one object at a pair's destination.
+type Target struct {
+	Settings replicate.Settings
+	// DeleteMarkers: the rule's DeleteMarkerReplication (with Versions,
+	// delete markers are replayed per the rule, not per Options).
+	DeleteMarkers bool
 }
 
 // Options control a run.
@@ -310,13 +318,13 @@ func (t task) run(ctx context.Context, opt Options, st *Stats) []Item {
 	}
 	settings := t.p.Settings
 	if t.p.Select != nil {
-		s, err := t.p.Select(ctx, *t.src)
-		if err != nil || s == nil {
+		target, err := t.p.Select(ctx, *t.src)
+		if err != nil || target == nil {
 			it.Action, it.Reason, it.Err = plan.Skip, "no rule applies", err
 			out.add(it, st)
 			return out
 		}
-		settings = *s
+		settings = target.Settings
 	}
 	d := plan.Decide(kindOf(t.p), *t.src, t.dst)
 	if d.Action == plan.CheckHead {

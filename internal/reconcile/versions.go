@@ -101,6 +101,23 @@ func histories(ctx context.Context, b *store.Bucket, prefix, startAfter string) 
 func (t task) runVersions(ctx context.Context, opt Options, st *Stats, out *items) {
 	dst := t.p.Dst.(*store.Bucket)
 	base := Item{Src: t.p.Src.String(), Dst: t.p.Dst.String(), DstKey: t.key}
+	settings, markers := t.p.Settings, opt.DeleteMarkers
+	if t.p.Select != nil {
+		// The rules decide from the key's newest version that has a body
+		// (its tags; a delete marker has none).
+		newest := t.srcVersions[len(t.srcVersions)-1]
+		for i := len(t.srcVersions) - 1; i >= 0 && newest.DeleteMarker; i-- {
+			newest = t.srcVersions[i]
+		}
+		target, err := t.p.Select(ctx, newest)
+		if err != nil || target == nil {
+			it := base
+			it.Key, it.Action, it.Reason, it.Err = newest.Key, plan.Skip, "no rule applies", err
+			out.add(it, st)
+			return
+		}
+		settings, markers = target.Settings, target.DeleteMarkers
+	}
 	next, markersDone, err := position(ctx, dst, t.srcVersions, t.dstVersions)
 	if err != nil {
 		it := base
@@ -117,8 +134,8 @@ func (t task) runVersions(ctx context.Context, opt Options, st *Stats, out *item
 		case v.DeleteMarker && markersDone > 0:
 			markersDone--
 			it.Action, it.Reason = plan.Skip, "delete marker already replicated"
-		case v.DeleteMarker && !opt.DeleteMarkers:
-			it.Action, it.Reason = plan.Skip, "delete markers are not replicated (--delete-markers)"
+		case v.DeleteMarker && !markers:
+			it.Action, it.Reason = plan.Skip, "delete markers are not replicated (--delete-markers, or the rule's DeleteMarkerReplication)"
 		case v.DeleteMarker:
 			it.Action, it.Reason, it.Bytes = plan.Delete, "delete marker", 0
 			if !opt.DryRun {
@@ -130,7 +147,7 @@ func (t task) runVersions(ctx context.Context, opt Options, st *Stats, out *item
 		default:
 			it.Action, it.Reason = plan.Copy, "version missing at destination"
 			if !opt.DryRun {
-				res, err := t.p.Copier.Copy(ctx, replicate.Job{Src: v, DstKey: t.key, Settings: t.p.Settings})
+				res, err := t.p.Copier.Copy(ctx, replicate.Job{Src: v, DstKey: t.key, Settings: settings})
 				it.Err, it.ServerSide = err, res.ServerSide
 				if err == nil {
 					st.BytesCopied.Add(res.Bytes)

@@ -127,9 +127,9 @@ func (w *Worker) Pairs() []reconcile.Pair {
 }
 
 // selector returns the rule filter for one destination.
-func (w *Worker) selector(d *config.Destination) func(context.Context, object.Info) (*replicate.Settings, error) {
+func (w *Worker) selector(d *config.Destination) func(context.Context, object.Info) (*reconcile.Target, error) {
 	tags := needsTags(w.cfg, d)
-	return func(ctx context.Context, o object.Info) (*replicate.Settings, error) {
+	return func(ctx context.Context, o object.Info) (*reconcile.Target, error) {
 		obj := rules.Object{Key: o.Key}
 		if tags {
 			var err error
@@ -139,8 +139,7 @@ func (w *Worker) selector(d *config.Destination) func(context.Context, object.In
 		}
 		for _, t := range w.cfg.Targets(obj) {
 			if t.Dest == d {
-				s := settings(t)
-				return &s, nil
+				return &reconcile.Target{Settings: settings(t), DeleteMarkers: t.DeleteMarkers}, nil
 			}
 		}
 		return nil, nil
