@@ -138,8 +138,11 @@ func (r *run) checkpoints(stop <-chan struct{}) <-chan struct{} {
 // save makes the report durable, then records the checkpoint that matches
 // it.
 func (r *run) save(complete bool) error {
+	// Under the lock only what must match: the rows written so far and
+	// the marks they account for. Every key's mark takes this lock, so
+	// the slow part, fsync, is done after it is released.
 	r.mu.Lock()
-	n, err := r.rep.sync()
+	n, err := r.rep.flush()
 	if err != nil {
 		r.mu.Unlock()
 		return err
@@ -147,6 +150,9 @@ func (r *run) save(complete bool) error {
 	st := r.st
 	st.Marks = append([]string(nil), r.st.Marks...)
 	r.mu.Unlock()
+	if err := r.rep.fsync(); err != nil {
+		return err
+	}
 	st.ReportBytes = n
 	st.Updated = time.Now().UTC()
 	st.Seen = r.seen0 + r.stats.Listed.Load()

@@ -65,16 +65,32 @@ func (r *report) add(row Row) {
 	r.c.Write([]string{row.Bucket, row.Key, row.VersionID, row.Dest, row.DestKey, row.Action, row.Status, row.Reason, row.Detail})
 }
 
-// sync makes every row so far durable and returns the report's length.
-func (r *report) sync() (int64, error) {
+// flush hands every row so far to the file (not yet durable) and returns
+// the report's length.
+func (r *report) flush() (int64, error) {
 	r.c.Flush()
 	if err := r.w.Flush(); err != nil {
 		return 0, fmt.Errorf("report: %w", err)
 	}
-	if err := r.f.Sync(); err != nil {
-		return 0, fmt.Errorf("report: %w", err)
-	}
 	return r.f.Seek(0, 1)
+}
+
+// fsync makes what was flushed durable. It needs no lock against add:
+// rows added meanwhile only make the file longer.
+func (r *report) fsync() error {
+	if err := r.f.Sync(); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
+
+// sync flushes and fsyncs, and returns the report's length.
+func (r *report) sync() (int64, error) {
+	n, err := r.flush()
+	if err != nil {
+		return 0, err
+	}
+	return n, r.fsync()
 }
 
 func (r *report) close() error {
