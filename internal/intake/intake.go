@@ -77,3 +77,15 @@ func heartbeat(ctx context.Context, every time.Duration, beat func(ctx context.C
 		<-finished
 	}
 }
+
+// waitFree waits until one of sem's tokens is free, without taking it,
+// and reports false if ctx ended first. Only the receive loop takes
+// tokens, so a free one stays free until the messages arrive.
+func waitFree(ctx context.Context, sem chan struct{}) bool {
+	select {
+	case sem <- struct{}{}:
+		<-sem
+	case <-ctx.Done():
+	}
+	return ctx.Err() == nil
+}

@@ -113,12 +113,7 @@ func (n *NATS) Run(ctx context.Context) error {
 	sem := make(chan struct{}, workers) // one token per running handler
 	var wg sync.WaitGroup
 	for fails := 0; ; {
-		select {
-		case sem <- struct{}{}:
-			<-sem
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		if !waitFree(ctx, sem) {
 			break
 		}
 		pull, cancel := context.WithTimeout(ctx, natsPull)

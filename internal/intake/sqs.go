@@ -88,14 +88,7 @@ func (q *SQS) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	var runErr error
 	for fails := 0; ; {
-		// Wait for a free worker. Only this loop takes tokens, so the free
-		// ones stay free until the messages arrive.
-		select {
-		case sem <- struct{}{}:
-			<-sem
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
+		if !waitFree(ctx, sem) {
 			break
 		}
 		out, err := q.Client.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{
