@@ -5,6 +5,10 @@
 # missing or its pin changed (bin/.NAME.version holds the pin it was built
 # from).
 #
+# It also installs Debian's chromium package, which the status page's
+# browser tests drive (internal/testbed/chromium.go), with apt-get when
+# /usr/bin/chromium is missing.
+#
 # Prints one line per tool. The first run builds MinIO from source, which
 # takes several minutes on a small machine; later runs are instant.
 set -euo pipefail
@@ -70,3 +74,39 @@ for tool in "${TOOLS[@]}"; do
 	# shellcheck disable=SC2086 # split "name pin"
 	install_tool $tool
 done
+
+# install_chromium installs Debian's chromium (and fonts with the metrics
+# of Arial, Times and Courier, so that pages render as people expect) when
+# /usr/bin/chromium is missing. Package lists are refreshed only if the
+# first attempt fails, as it does on a fresh machine that never ran
+# apt-get update.
+install_chromium() {
+	local exe=/usr/bin/chromium log="$LOGS/chromium.log"
+	if [[ -n ${FERRY_CHROMIUM:-} ]]; then
+		echo "chromium: $FERRY_CHROMIUM (from FERRY_CHROMIUM)"
+		return
+	fi
+	if [[ -x $exe ]]; then
+		echo "chromium: present ($exe)"
+		return
+	fi
+	command -v apt-get >/dev/null 2>&1 ||
+		die "$exe is missing and there is no apt-get: install Chromium and set FERRY_CHROMIUM to its path"
+	local apt=(env DEBIAN_FRONTEND=noninteractive apt-get -q)
+	if ((EUID != 0)); then
+		command -v sudo >/dev/null 2>&1 || die "$exe is missing: as root, run apt-get install chromium"
+		apt=(sudo "${apt[@]}")
+	fi
+	local install=("${apt[@]}" install -y --no-install-recommends chromium fonts-liberation)
+	echo "chromium: installing with apt-get (log $log)"
+	if ! "${install[@]}" >"$log" 2>&1; then
+		if ! { "${apt[@]}" update && "${install[@]}"; } >>"$log" 2>&1; then
+			tail -n 30 "$log" >&2
+			die "apt-get install chromium failed (full log: $log)"
+		fi
+	fi
+	[[ -x $exe ]] || die "apt-get installed chromium but $exe is missing (log: $log)"
+	echo "chromium: installed ($exe)"
+}
+
+install_chromium

@@ -6,26 +6,26 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/ferry-s3/ferry/internal/config"
+	"github.com/ferry-s3/ferry/internal/event"
 	"github.com/ferry-s3/ferry/internal/intake"
-	"github.com/ferry-s3/ferry/internal/worker"
 )
 
 // durableIntakes builds the SQS and NATS intakes of the config. Both hand
 // their events straight to the worker and acknowledge a message only once
 // it returns: the queue server holds the message until then.
-func (a *app) durableIntakes(ctx context.Context, rc config.Run, w *worker.Worker) ([]func(context.Context) error, error) {
+func (a *app) durableIntakes(ctx context.Context, rc config.Run, handle func(context.Context, []event.Event) error) ([]func(context.Context) error, error) {
 	var runs []func(context.Context) error
 	if s := rc.SQS; s != nil {
 		ep, err := a.openEndpoint(ctx, s.Options)
 		if err != nil {
 			return nil, err
 		}
-		q := &intake.SQS{Client: sqs.NewFromConfig(ep.Config), QueueURL: s.QueueURL, Handle: w.Handle,
+		q := &intake.SQS{Client: sqs.NewFromConfig(ep.Config), QueueURL: s.QueueURL, Handle: handle,
 			Workers: s.Workers, Log: a.log.With("intake", "sqs")}
 		runs = append(runs, q.Run)
 	}
 	if n := rc.NATS; n != nil {
-		j := &intake.NATS{URL: n.URL, Stream: n.Stream, Subject: n.Subject, Durable: n.Durable, Handle: w.Handle,
+		j := &intake.NATS{URL: n.URL, Stream: n.Stream, Subject: n.Subject, Durable: n.Durable, Handle: handle,
 			Workers: n.Workers, Log: a.log.With("intake", "nats")}
 		runs = append(runs, j.Run)
 	}

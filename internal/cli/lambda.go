@@ -2,13 +2,18 @@ package cli
 
 import (
 	"cmp"
+	"context"
+	"io"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-s3/ferry/internal/config"
+	"github.com/ferry-s3/ferry/internal/event"
 	"github.com/ferry-s3/ferry/internal/lambda"
+	"github.com/ferry-s3/ferry/internal/metrics"
 	"github.com/ferry-s3/ferry/internal/replicate"
 	"github.com/ferry-s3/ferry/internal/worker"
 )
@@ -49,10 +54,47 @@ Lambda. See docs/lambda.md.`,
 			if err != nil {
 				return asUsage(err)
 			}
-			lambda.Start(w.Handle, a.log)
+			lambda.Start(lambdaHandler(w, a.out, a.log), a.log)
 			return nil
 		},
 	}
 	cmd.Flags().StringVar(&cfgPath, "config", "", "ferry YAML config (default $FERRY_CONFIG, else ./ferry.yaml)")
 	return cmd
+}
+
+// lambdaHandler replicates the events of one message and prints the
+// outcome as CloudWatch embedded-metric-format lines (Lambda has no
+// /metrics to scrape).
+func lambdaHandler(w *worker.Worker, out io.Writer, log *slog.Logger) lambda.Handler {
+	return func(ctx context.Context, evs []event.Event) error {
+		var outs []worker.Outcome
+		var obs []metrics.Observation
+		cfg := w.Config()
+		for _, ev := range evs {
+			if ev.Bucket != w.Source().Name {
+				log.Warn("event for a bucket that is not the source, ignored", "bucket", ev.Bucket, "key", ev.Key)
+				continue
+			}
+			start := time.Now()
+			if !ev.Time.IsZero() && ev.Time.Before(start) {
+				start = ev.Time
+			}
+			res := w.Sync(ctx, ev)
+			took := time.Since(start)
+			for _, o := range res {
+				if o.Dest == "" {
+					continue
+				}
+				ob := metrics.Observation{Target: worker.Target{Rule: o.Rule, Dest: o.Dest}, Bytes: o.Bytes, Failed: o.Err != nil}
+				if o.Err == nil && (o.Action == worker.Copied || o.Action == worker.DeleteMarker || o.Action == worker.Deleted) {
+					ob.Latency = took
+					ob.Missed = took > cfg.Threshold(o.Rule)
+				}
+				obs = append(obs, ob)
+			}
+			outs = append(outs, res...)
+		}
+		metrics.EMF(out, time.Now(), obs)
+		return worker.Failed(outs)
+	}
 }

@@ -111,4 +111,30 @@ func TestLambda(t *testing.T) {
 			t.Fatalf("%s: replica holds %q", k, got)
 		}
 	}
+
+	// The figures CloudWatch would record: embedded-metric-format lines,
+	// one per rule and destination per invocation: two objects copied, and
+	// one whose source is gone, where nothing was to be done.
+	cmd.Process.Kill()
+	cmd.Wait()
+	var completed float64
+	var latencies int
+	for _, line := range strings.Split(log.String(), "\n") {
+		if !strings.Contains(line, `"_aws":`) {
+			continue
+		}
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatalf("EMF line %q: %v", line, err)
+		}
+		if m["Destination"] != dst {
+			t.Errorf("EMF line for destination %v, want %s", m["Destination"], dst)
+		}
+		completed += m["OperationsCompleted"].(float64)
+		lat, _ := m["ReplicationLatency"].([]any)
+		latencies += len(lat)
+	}
+	if completed != 3 || latencies != 2 {
+		t.Errorf("EMF lines count %v operations completed and %d latencies, want 3 and 2 (one per copy)", completed, latencies)
+	}
 }

@@ -4,11 +4,13 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-s3/ferry/internal/config"
 	"github.com/ferry-s3/ferry/internal/daemon"
+	"github.com/ferry-s3/ferry/internal/notify"
 	"github.com/ferry-s3/ferry/internal/queue"
 	"github.com/ferry-s3/ferry/internal/replicate"
 	"github.com/ferry-s3/ferry/internal/worker"
@@ -43,7 +45,13 @@ The queue lives in run.data_dir (SQLite). Killing ferry at any moment loses
 nothing: on restart, unfinished work is redone. SIGTERM lets copies in flight
 finish (run.shutdown_timeout) and hands the rest back to the queue.
 
-HTTP: /events, /healthz (process alive), /readyz (queue open, intakes running).`,
+Every operation's status is kept: 'ferry status' shows it, 'ferry retry' re-queues
+what FAILED. Operations slower than their rule's replication time threshold
+(replication_time, default 15m) or failed are sent as S3 replication events to the
+notifications targets (webhook, SQS, SNS).
+
+HTTP: /events, / (the status page), /metrics (Prometheus), /healthz (process alive),
+/readyz (queue open, intakes running). Keep the listen address private.`,
 		Example: `  FERRY_WEBHOOK_TOKEN=s3cret ferry run --config ferry.yaml
   ferry run --config ferry.yaml --listen 0.0.0.0:8080 --data-dir /var/lib/ferry`,
 		Args: cobra.NoArgs,
@@ -100,10 +108,19 @@ func (a *app) run(ctx context.Context, f *runFlags) error {
 		return usageError{err}
 	}
 	defer q.Close()
-	intakes, err := a.durableIntakes(ctx, rc, w)
+	n, err := notify.New(ctx, cfg.Notifications, a.openEndpoint, a.log.With("part", "notify"))
 	if err != nil {
+		return asUsage(err)
+	}
+	defer func() {
+		// Notifications still buffered get a few seconds to go out.
+		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		n.Close(nctx)
+	}()
+	d := &daemon.Daemon{Run: rc, Worker: w, Queue: q, Token: token, Notify: n, Log: a.log}
+	if d.Intakes, err = a.durableIntakes(ctx, rc, d.Handle); err != nil {
 		return err
 	}
-	d := &daemon.Daemon{Run: rc, Worker: w, Queue: q, Token: token, Intakes: intakes, Log: a.log}
 	return d.Serve(ctx)
 }

@@ -29,6 +29,13 @@ type Config struct {
 	// directory, workers, reconciliation.
 	Run *Run `yaml:"run,omitempty"`
 
+	// ReplicationTime is the replication time threshold, per rule
+	// (default 15 minutes, S3 RTC's).
+	ReplicationTime *ReplicationTime `yaml:"replication_time,omitempty"`
+	// Notifications sends S3 replication events (failed, missed
+	// threshold, replicated after threshold) to webhooks, SQS and SNS.
+	Notifications *Notifications `yaml:"notifications,omitempty"`
+
 	// Name is how messages refer to the file (its path as given to Load).
 	Name string `yaml:"-"`
 }

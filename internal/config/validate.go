@@ -37,6 +37,8 @@ func (chk *checker) config(c *Config) {
 	}
 	chk.endpoint("source", s.Options)
 	chk.run(c.Run)
+	chk.replicationTime(c)
+	chk.notifications(c.Notifications)
 
 	if len(c.Destinations) == 0 && !s.TargetBucketTag {
 		chk.add("destinations", "at least one destination is required (or source.target_bucket_tag)")

@@ -1,7 +1,7 @@
 // Package daemon is `ferry run`: intakes feed events in, workers take keys
 // from the durable queue and replicate them, a periodic scan catches what
-// the events missed, and an HTTP server offers /events, /healthz and
-// /readyz.
+// the events missed, and an HTTP server offers /events, /healthz,
+// /readyz, /metrics and the status page (/).
 package daemon
 
 import (
@@ -18,8 +18,12 @@ import (
 	"github.com/ferry-s3/ferry/internal/config"
 	"github.com/ferry-s3/ferry/internal/event"
 	"github.com/ferry-s3/ferry/internal/intake"
+	"github.com/ferry-s3/ferry/internal/metrics"
+	"github.com/ferry-s3/ferry/internal/notify"
+	"github.com/ferry-s3/ferry/internal/page"
 	"github.com/ferry-s3/ferry/internal/queue"
 	"github.com/ferry-s3/ferry/internal/worker"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
 
 // Daemon is one `ferry run` process.
@@ -32,9 +36,23 @@ type Daemon struct {
 	// directly and ack only when it is done, so they need no local queue.
 	Intakes []func(ctx context.Context) error
 	Log     *slog.Logger
+	// Notify sends replication notifications (failed, missed threshold);
+	// nil sends none.
+	Notify *notify.Notifier
+	// Metrics is set by Serve if nil.
+	Metrics *metrics.Metrics
 
-	ready atomic.Bool
-	addr  atomic.Value // net.Addr, once listening
+	ready    atomic.Bool
+	addr     atomic.Value // net.Addr, once listening
+	inflight inflight
+}
+
+// init sets what Serve needs and the caller left unset.
+func (d *Daemon) init() {
+	if d.Metrics == nil {
+		d.Metrics = metrics.New(d.backlog)
+	}
+	d.Metrics.Workers(d.Run.Workers)
 }
 
 // Addr is the HTTP server's address once it listens (nil before).
@@ -52,6 +70,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		return fmt.Errorf("listen on %s: %w", d.Run.Listen, err)
 	}
 	d.addr.Store(ln.Addr())
+	d.init()
 	srv := &http.Server{Handler: d.mux(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn)}
 
 	intakeCtx, stopIntakes := context.WithCancel(ctx)
@@ -87,6 +106,11 @@ func (d *Daemon) Serve(ctx context.Context) error {
 			d.reconcileEvery(intakeCtx, iv)
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d.watchThresholds(intakeCtx)
+	}()
 	workersDone := make(chan struct{})
 	go func() {
 		d.work(ctx)
@@ -117,9 +141,11 @@ func (d *Daemon) Serve(ctx context.Context) error {
 func (d *Daemon) mux() *http.ServeMux {
 	mux := http.NewServeMux()
 	if !d.Run.Webhook.Disabled {
-		mux.Handle("/events", &intake.Webhook{Token: d.Token, Queue: d.Queue, Log: d.Log,
+		mux.Handle("/events", &intake.Webhook{Token: d.Token, Queue: countedQueue{d}, Log: d.Log,
 			Accept: func(ev event.Event) bool { return ev.Bucket == d.Worker.Source().Name }})
 	}
+	mux.Handle("/metrics", promhttp.HandlerFor(d.Metrics.Registry, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(d.Log.Handler(), slog.LevelWarn)}))
+	mux.Handle("/", page.Handler(pageBackend{d}, d.Log))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "ok")
 	})
@@ -135,4 +161,16 @@ func (d *Daemon) mux() *http.ServeMux {
 		fmt.Fprintln(w, "ready")
 	})
 	return mux
+}
+
+// countedQueue counts the webhook's events once they are queued: from
+// then on each is an operation pending.
+type countedQueue struct{ d *Daemon }
+
+func (c countedQueue) Add(ctx context.Context, evs []event.Event) error {
+	err := c.d.Queue.Add(ctx, evs)
+	if err == nil {
+		c.d.Metrics.Event("webhook", len(evs))
+	}
+	return err
 }

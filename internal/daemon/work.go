@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ferry-s3/ferry/internal/event"
 	"github.com/ferry-s3/ferry/internal/queue"
 	"github.com/ferry-s3/ferry/internal/worker"
 )
@@ -68,7 +69,8 @@ func (d *Daemon) work(ctx context.Context) {
 
 // runJob replicates one key and records the outcome in the queue.
 func (d *Daemon) runJob(ctx context.Context, j queue.Job) {
-	outs := d.Worker.Sync(ctx, j.Event)
+	defer d.Metrics.Busy()()
+	outs := d.Worker.SyncOwed(ctx, j.Event, j.Owes)
 	err := worker.Failed(outs)
 	// The queue is updated even when ctx ended: use a context of our own.
 	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -76,15 +78,24 @@ func (d *Daemon) runJob(ctx context.Context, j queue.Job) {
 	var qerr error
 	switch e, _ := err.(*worker.Error); {
 	case err == nil:
-		qerr = d.Queue.Done(qctx, j.ID)
+		var sup []queue.Failure
+		if sup, qerr = d.Queue.Done(qctx, j.ID); qerr == nil {
+			d.account(j.Event, j.Enqueued, j.Owes, j.Notified, outs, ended)
+			d.superseded(j.Event.Key, sup)
+		}
 	case ctx.Err() != nil:
 		qerr = d.Queue.Release(qctx, j.ID) // shutdown: the next start redoes it
 	case e.Permanent():
-		qerr = d.Queue.Fail(qctx, j.ID, reason(e))
+		if qerr = d.Queue.Fail(qctx, j.ID, failures(e.Outcomes)); qerr == nil {
+			d.account(j.Event, j.Enqueued, j.Owes, j.Notified, outs, ended)
+		}
 	default:
 		after := queue.Backoff(j.Attempts + 1)
-		d.Log.Info("will retry", "key", j.Event.Key, "attempt", j.Attempts+1, "after", after.Round(time.Millisecond), "reason", reason(e))
-		qerr = d.Queue.Retry(qctx, j.ID, after, reason(e))
+		fs := failures(e.Outcomes)
+		d.Log.Info("will retry", "key", j.Event.Key, "attempt", j.Attempts+1, "after", after.Round(time.Millisecond), "reason", queue.Summary(fs))
+		if qerr = d.Queue.Retry(qctx, j.ID, after, fs); qerr == nil {
+			d.account(j.Event, j.Enqueued, j.Owes, j.Notified, outs, retrying)
+		}
 	}
 	if qerr != nil {
 		// The job stays RUNNING in the database and is redone at the
@@ -93,11 +104,48 @@ func (d *Daemon) runJob(ctx context.Context, j queue.Job) {
 	}
 }
 
-// reason is the first failure's reason, prefixed with its destination.
-func reason(e *worker.Error) string {
-	o := e.Outcomes[0]
-	if o.Dest == "" {
-		return o.Failure.Reason
+// Handle is the SQS and NATS intakes' handler. Those servers hold each
+// message until it returns nil. A key that fails for good is recorded
+// FAILED in the local queue (for `ferry status` and `ferry retry`) and its
+// message let go; a transient failure returns an error, so the server
+// delivers the message again.
+func (d *Daemon) Handle(ctx context.Context, evs []event.Event) error {
+	d.Metrics.Event("durable", len(evs))
+	var again []worker.Outcome
+	for _, ev := range evs {
+		if ev.Bucket != d.Worker.Source().Name {
+			d.Log.Warn("event for a bucket that is not the source, ignored", "bucket", ev.Bucket, "key", ev.Key)
+			continue
+		}
+		done := d.inflight.add(ev)
+		outs := d.handleOne(ctx, ev)
+		done()
+		again = append(again, outs...)
 	}
-	return o.Dest + ": " + o.Failure.Reason
+	return worker.Failed(again)
+}
+
+// handleOne replicates one key of a durable intake and returns the
+// outcomes that call for another delivery.
+func (d *Daemon) handleOne(ctx context.Context, ev event.Event) []worker.Outcome {
+	defer d.Metrics.Busy()()
+	now := time.Now()
+	outs := d.Worker.Sync(ctx, ev)
+	e, _ := worker.Failed(outs).(*worker.Error)
+	switch {
+	case e == nil:
+		d.account(ev, now, nil, nil, outs, ended)
+		return nil
+	case ctx.Err() != nil || !e.Permanent():
+		d.account(ev, now, nil, nil, outs, retrying)
+		return e.Outcomes
+	}
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := d.Queue.Record(qctx, ev, failures(e.Outcomes)); err != nil {
+		d.Log.Error("queue: recording a failure failed; the message will be delivered again", "key", ev.Key, "err", err)
+		return e.Outcomes
+	}
+	d.account(ev, now, nil, nil, outs, ended)
+	return nil
 }

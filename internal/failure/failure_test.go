@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/aws/smithy-go"
@@ -63,5 +64,21 @@ func TestClassify(t *testing.T) {
 	}
 	if f := failure.Classify(nil); f != (failure.Failure{}) {
 		t.Fatalf("Classify(nil) = %+v", f)
+	}
+}
+
+func TestFix(t *testing.T) {
+	for reason, want := range map[string]string{
+		"DstPutObjectNotPermitted":  "Grant the destination's profile s3:PutObject on the destination bucket, then run `ferry retry`.",
+		"DstPutTaggingNotPermitted": "Grant the destination's profile s3:PutObjectTagging",
+		"SrcGetObjectNotPermitted":  "Grant the source's profile s3:GetObject",
+		"DstBucketNotFound":         "Create the destination bucket",
+		"DstKmsKeyInvalidState":     "Enable the destination KMS key",
+		"Transient":                 "Retried automatically",
+		"DstInvalidArgument":        "The destination refused the request (DstInvalidArgument)",
+	} {
+		if got := failure.Fix(reason); !strings.HasPrefix(got, want) {
+			t.Errorf("Fix(%q) = %q, want it to start %q", reason, got, want)
+		}
 	}
 }

@@ -23,12 +23,15 @@ func (q *Queue) Add(ctx context.Context, evs []event.Event) error {
 	err := q.write(ctx, true, func(tx *sql.Tx) error {
 		// The stored event stays only if S3's sequencers prove it newer: a
 		// late, reordered notification must not replace a later one.
-		st, err := tx.PrepareContext(ctx, `INSERT INTO jobs (bucket, key, state, event, seq, enqueued, next_at)
-			VALUES (?1, ?2, 'PENDING', ?3, ?4, ?5, ?5)
+		// A new event owes every destination again (owed = '').
+		st, err := tx.PrepareContext(ctx, `INSERT INTO jobs (bucket, key, state, event, seq, enqueued, next_at, size)
+			VALUES (?1, ?2, 'PENDING', ?3, ?4, ?5, ?5, ?6)
 			ON CONFLICT (state, bucket, key) DO UPDATE SET
 				event   = iif(seq > excluded.seq AND excluded.seq <> '', event, excluded.event),
+				size    = iif(seq > excluded.seq AND excluded.seq <> '', size, excluded.size),
 				seq     = iif(seq > excluded.seq AND excluded.seq <> '', seq, excluded.seq),
-				next_at = min(next_at, excluded.next_at)`)
+				next_at = min(next_at, excluded.next_at),
+				owed    = ''`)
 		if err != nil {
 			return err
 		}
@@ -42,7 +45,7 @@ func (q *Queue) Add(ctx context.Context, evs []event.Event) error {
 			if err != nil {
 				return err
 			}
-			if _, err := st.ExecContext(ctx, e.Bucket, e.Key, b, seqKey(e.Sequencer), t); err != nil {
+			if _, err := st.ExecContext(ctx, e.Bucket, e.Key, b, seqKey(e.Sequencer), t, e.Size); err != nil {
 				return err
 			}
 		}

@@ -22,7 +22,7 @@ func BenchmarkAddClaimDone(b *testing.B) {
 					}
 					add(b, q, evs...)
 					for _, j := range claim(b, q, size) {
-						if err := q.Done(ctx, j.ID); err != nil {
+						if _, err := q.Done(ctx, j.ID); err != nil {
 							b.Fatal(err)
 						}
 					}

@@ -40,6 +40,33 @@ func Open(dir string) (*Queue, error) {
 	return q, nil
 }
 
+// OpenShared opens the queue in dir beside the daemon that owns it, for
+// `ferry status` and `ferry retry`: it takes no lock, recovers nothing and
+// changes no schema, so it is safe while the daemon runs (SQLite's WAL
+// lets both read, and serialises writes). The queue must exist.
+func OpenShared(dir string) (*Queue, error) {
+	name := filepath.Join(dir, "queue.db")
+	if _, err := os.Stat(name); errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no queue in %s: is it the daemon's data directory (run.data_dir, or --data-dir)?", dir)
+	} else if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	db, err := sql.Open("sqlite", dsn(name))
+	if err != nil {
+		return nil, fmt.Errorf("queue: %w", err)
+	}
+	var v int
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("queue %s: %w", name, err)
+	}
+	if v != len(migrations) {
+		db.Close()
+		return nil, fmt.Errorf("queue %s has schema version %d, this ferry knows %d: run the same ferry version as the daemon", name, v, len(migrations))
+	}
+	return &Queue{db: db, ready: make(chan struct{}, 1)}, nil
+}
+
 func open(dir string, lock *dirLock) (*Queue, error) {
 	name := filepath.Join(dir, "queue.db")
 	// Create the file ourselves so that its mode is ours, not SQLite's 0644;
@@ -59,12 +86,7 @@ func open(dir string, lock *dirLock) (*Queue, error) {
 	// a commit is on disk when it returns, which Add promises.
 	// _txlock=immediate: a write transaction takes the write lock up front
 	// instead of failing with SQLITE_BUSY when it upgrades from read.
-	query := url.Values{
-		"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)"},
-		"_txlock": {"immediate"},
-	}
-	dsn := (&url.URL{Scheme: "file", Path: name, RawQuery: query.Encode()}).String()
-	db, err := sql.Open("sqlite", dsn)
+	db, err := sql.Open("sqlite", dsn(name))
 	if err != nil {
 		return nil, fmt.Errorf("queue: %w", err)
 	}
@@ -77,6 +99,14 @@ func open(dir string, lock *dirLock) (*Queue, error) {
 		return nil, fmt.Errorf("queue %s: %w", name, err)
 	}
 	return q, nil
+}
+
+func dsn(name string) string {
+	query := url.Values{
+		"_pragma": {"busy_timeout(10000)", "journal_mode(WAL)", "synchronous(FULL)"},
+		"_txlock": {"immediate"},
+	}
+	return (&url.URL{Scheme: "file", Path: name, RawQuery: query.Encode()}).String()
 }
 
 func (q *Queue) init() error {

@@ -18,6 +18,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -41,7 +42,33 @@ type Job struct {
 	Enqueued time.Time   // when the first still-pending event for the key arrived (for replication latency)
 	Reason   string      // last failure reason (S3 vocabulary, e.g. "DstPutObjectNotPermitted")
 	State    State
+	Size     int64 // the object's size per the event, for bytes pending
+
+	// Failures are the per-destination failures of the last failed
+	// attempt; FirstFailed is when the first of the attempts failed.
+	Failures    []Failure
+	FirstFailed time.Time
+	// Owed names the destinations the job still owes; nil means all the
+	// rules name. A failed attempt leaves only its failed destinations,
+	// so a retry does not redo (nor count again) what succeeded.
+	Owed []string
+	// Notified names the destinations already told that the job missed
+	// its replication time threshold.
+	Notified []string
 }
+
+// Failure is why one destination of a job failed.
+type Failure struct {
+	Rule      string `json:"rule,omitempty"`
+	Dest      string `json:"dest"`
+	DstKey    string `json:"dst_key,omitempty"`
+	VersionID string `json:"version_id,omitempty"`
+	Reason    string `json:"reason"`           // S3 vocabulary, e.g. DstPutObjectNotPermitted
+	Detail    string `json:"detail,omitempty"` // the error
+}
+
+// Owes reports whether the job still owes destination dest.
+func (j Job) Owes(dest string) bool { return j.Owed == nil || slices.Contains(j.Owed, dest) }
 
 // Counts is a snapshot of the queue's size, for metrics and `ferry status`.
 type Counts struct {
@@ -64,6 +91,9 @@ type Queue struct {
 // Close closes the database and releases the directory lock.
 func (q *Queue) Close() error {
 	err := q.db.Close()
+	if q.lock == nil { // OpenShared
+		return err
+	}
 	if lerr := q.lock.release(); err == nil {
 		err = lerr
 	}
@@ -144,36 +174,87 @@ func (q *Queue) Counts(ctx context.Context) (Counts, error) {
 // Failed calls fn for each FAILED job, oldest first, and stops at fn's
 // first error, which it returns.
 func (q *Queue) Failed(ctx context.Context, fn func(Job) error) error {
-	rows, err := q.db.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE state = 'FAILED' ORDER BY enqueued, id`)
+	return q.each(ctx, fn, `SELECT `+jobColumns+` FROM jobs WHERE state = 'FAILED' ORDER BY enqueued, id`)
+}
+
+const jobColumns = `id, event, attempts, enqueued, reason, state, size, failures, owed, first_failed, notified`
+
+// scanJob scans jobColumns, then extra.
+func scanJob(r interface{ Scan(...any) error }, extra ...any) (Job, error) {
+	var j Job
+	var ev []byte
+	var enq, firstFailed int64
+	var failures, owed, notified string
+	err := r.Scan(append([]any{&j.ID, &ev, &j.Attempts, &enq, &j.Reason, &j.State, &j.Size, &failures, &owed, &firstFailed, &notified}, extra...)...)
 	if err != nil {
-		return fmt.Errorf("queue failed jobs: %w", err)
+		return j, err
+	}
+	j.Enqueued = time.Unix(0, enq)
+	if firstFailed != 0 {
+		j.FirstFailed = time.Unix(0, firstFailed)
+	}
+	if err := json.Unmarshal(ev, &j.Event); err != nil {
+		return j, fmt.Errorf("job %d: event: %w", j.ID, err)
+	}
+	for _, f := range []struct {
+		text string
+		into any
+	}{{failures, &j.Failures}, {owed, &j.Owed}, {notified, &j.Notified}} {
+		if f.text == "" {
+			continue
+		}
+		if err := json.Unmarshal([]byte(f.text), f.into); err != nil {
+			return j, fmt.Errorf("job %d: %w", j.ID, err)
+		}
+	}
+	return j, nil
+}
+
+// list encodes a list column: ” for none.
+func list[T any](v []T) string {
+	if v == nil {
+		return ""
+	}
+	b, _ := json.Marshal(v) // strings and plain structs always marshal
+	return string(b)
+}
+
+// Jobs calls fn for every job of every state, in no particular order, and
+// stops at fn's first error, which it returns. For status and metrics: it
+// reads a snapshot and never blocks the writer.
+func (q *Queue) Jobs(ctx context.Context, fn func(Job) error) error {
+	return q.each(ctx, fn, `SELECT `+jobColumns+` FROM jobs`)
+}
+
+// Overdue calls fn for each PENDING job whose first event arrived before
+// t, oldest first: the candidates for a missed replication time threshold.
+func (q *Queue) Overdue(ctx context.Context, t time.Time, fn func(Job) error) error {
+	return q.each(ctx, fn, `SELECT `+jobColumns+` FROM jobs INDEXED BY jobs_age
+		WHERE state = 'PENDING' AND enqueued < ? ORDER BY enqueued`, t.UnixNano())
+}
+
+// Key returns the jobs of one key, in any state (at most one per state).
+func (q *Queue) Key(ctx context.Context, bucket, key string) ([]Job, error) {
+	var jobs []Job
+	err := q.each(ctx, func(j Job) error { jobs = append(jobs, j); return nil },
+		`SELECT `+jobColumns+` FROM jobs WHERE bucket = ? AND key = ?`, bucket, key)
+	return jobs, err
+}
+
+func (q *Queue) each(ctx context.Context, fn func(Job) error, query string, args ...any) error {
+	rows, err := q.db.QueryContext(ctx, query, args...)
+	if err != nil {
+		return fmt.Errorf("queue read: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
-			return fmt.Errorf("queue failed jobs: %w", err)
+			return fmt.Errorf("queue read: %w", err)
 		}
 		if err := fn(j); err != nil {
 			return err
 		}
 	}
 	return rows.Err()
-}
-
-const jobColumns = `id, event, attempts, enqueued, reason, state`
-
-// scanJob scans jobColumns, then extra.
-func scanJob(r interface{ Scan(...any) error }, extra ...any) (Job, error) {
-	var j Job
-	var ev []byte
-	var enq int64
-	if err := r.Scan(append([]any{&j.ID, &ev, &j.Attempts, &enq, &j.Reason, &j.State}, extra...)...); err != nil {
-		return j, err
-	}
-	j.Enqueued = time.Unix(0, enq)
-	if err := json.Unmarshal(ev, &j.Event); err != nil {
-		return j, fmt.Errorf("job %d: event: %w", j.ID, err)
-	}
-	return j, nil
 }

@@ -142,7 +142,7 @@ func TestCoalesceKeepsEnqueuedAndAttempts(t *testing.T) {
 	q := openT(t, t.TempDir())
 	add(t, q, ev("a", "01"))
 	j := claim1(t, q)
-	if err := q.Retry(ctx, j.ID, time.Hour, "SrcGetObjectNotPermitted"); err != nil {
+	if err := q.Retry(ctx, j.ID, time.Hour, fails("SrcGetObjectNotPermitted")); err != nil {
 		t.Fatal(err)
 	}
 	if jobs := claim(t, q, 10); len(jobs) != 0 {
@@ -165,7 +165,7 @@ func TestPerKeyExclusion(t *testing.T) {
 		t.Fatalf("claimed %q while a runs", j.Event.Key)
 	}
 	drain(q)
-	if err := q.Done(ctx, first.ID); err != nil {
+	if _, err := q.Done(ctx, first.ID); err != nil {
 		t.Fatal(err)
 	}
 	if !ready(q) {
@@ -201,7 +201,7 @@ func TestRetryMerges(t *testing.T) {
 	add(t, q, ev("a", "01"))
 	j := claim1(t, q)
 	add(t, q, ev("a", "02"))
-	if err := q.Retry(ctx, j.ID, time.Hour, "DstPutObjectNotPermitted"); err != nil {
+	if err := q.Retry(ctx, j.ID, time.Hour, fails("DstPutObjectNotPermitted")); err != nil {
 		t.Fatal(err)
 	}
 	wantCounts(t, q, 1, 0, 0)
@@ -212,14 +212,14 @@ func TestRetryMerges(t *testing.T) {
 	if !c.OldestPending.Equal(j.Enqueued) {
 		t.Errorf("oldest pending %v, want the first event's %v", c.OldestPending, j.Enqueued)
 	}
-	if err := q.Retry(ctx, j.ID, 0, ""); !errors.Is(err, ErrNoJob) {
+	if err := q.Retry(ctx, j.ID, 0, fails("")); !errors.Is(err, ErrNoJob) {
 		t.Errorf("retry of a job that is not running: %v", err)
 	}
 	// Merge makes it due after `after`; 0 means now.
 	q.db.Exec(`UPDATE jobs SET next_at = 0`) // skip the hour
 	k := claim1(t, q)
 	add(t, q, ev("a", "03"))
-	if err := q.Retry(ctx, k.ID, 0, "X"); err != nil {
+	if err := q.Retry(ctx, k.ID, 0, fails("X")); err != nil {
 		t.Fatal(err)
 	}
 	m := claim1(t, q)
@@ -232,14 +232,14 @@ func TestFailAndDone(t *testing.T) {
 	q := openT(t, t.TempDir())
 	add(t, q, ev("a", "01"))
 	j := claim1(t, q)
-	if err := q.Fail(ctx, j.ID, "DstBucketNotFound"); err != nil {
+	if err := q.Fail(ctx, j.ID, fails("DstBucketNotFound")); err != nil {
 		t.Fatal(err)
 	}
 	add(t, q, ev("a", "02"))
 	wantCounts(t, q, 1, 0, 1)
 	k := claim1(t, q)
 	add(t, q, ev("a", "03"))
-	if err := q.Fail(ctx, k.ID, "DstPutObjectNotPermitted"); err != nil {
+	if err := q.Fail(ctx, k.ID, fails("DstPutObjectNotPermitted")); err != nil {
 		t.Fatal(err)
 	}
 	// The latest failure replaces the earlier one; the pending job stays.
@@ -249,14 +249,14 @@ func TestFailAndDone(t *testing.T) {
 		t.Fatalf("failed jobs %+v", f)
 	}
 	l := claim1(t, q)
-	if err := q.Done(ctx, l.ID); err != nil {
+	if _, err := q.Done(ctx, l.ID); err != nil {
 		t.Fatal(err)
 	}
 	wantCounts(t, q, 0, 0, 0)
-	if err := q.Done(ctx, l.ID); !errors.Is(err, ErrNoJob) {
+	if _, err := q.Done(ctx, l.ID); !errors.Is(err, ErrNoJob) {
 		t.Errorf("second Done: %v", err)
 	}
-	if err := q.Fail(ctx, 12345, "x"); !errors.Is(err, ErrNoJob) {
+	if err := q.Fail(ctx, 12345, fails("x")); !errors.Is(err, ErrNoJob) {
 		t.Errorf("Fail of unknown job: %v", err)
 	}
 	if err := q.Release(ctx, 12345); !errors.Is(err, ErrNoJob) {
@@ -268,7 +268,7 @@ func TestRelease(t *testing.T) {
 	q := openT(t, t.TempDir())
 	add(t, q, ev("a", "01"))
 	j := claim1(t, q)
-	q.Retry(ctx, j.ID, 0, "SlowDown")
+	q.Retry(ctx, j.ID, 0, fails("SlowDown"))
 	j = claim1(t, q)
 	drain(q)
 	if err := q.Release(ctx, j.ID); err != nil {
@@ -286,10 +286,10 @@ func TestRequeue(t *testing.T) {
 	q := openT(t, t.TempDir())
 	add(t, q, ev("a", "01"), ev("b", "01"), ev("c", "01"))
 	for _, j := range claim(t, q, 10) {
-		q.Retry(ctx, j.ID, 0, "")
+		q.Retry(ctx, j.ID, 0, fails(""))
 	}
 	for _, j := range claim(t, q, 10) {
-		if err := q.Fail(ctx, j.ID, "AccessDenied"); err != nil {
+		if err := q.Fail(ctx, j.ID, fails("AccessDenied")); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -477,7 +477,7 @@ func TestClaimConcurrent(t *testing.T) {
 					seen[j.ID]--
 					done++
 					mu.Unlock()
-					if err := q.Done(ctx, j.ID); err != nil {
+					if _, err := q.Done(ctx, j.ID); err != nil {
 						t.Error(err)
 					}
 				}
@@ -498,4 +498,12 @@ func TestClaimConcurrent(t *testing.T) {
 		t.Errorf("%d jobs done, want between %d and %d", done, keys, keys*rounds)
 	}
 	t.Logf("%d events for %d keys coalesced into %d jobs", keys*rounds, keys, done)
+}
+
+// fails is one failure without a destination: the job's reason is reason.
+func fails(reason string) []Failure {
+	if reason == "" {
+		return nil
+	}
+	return []Failure{{Reason: reason}}
 }

@@ -30,6 +30,14 @@ var migrations = []string{
 	CREATE INDEX jobs_due ON jobs (next_at) WHERE state = 'PENDING';
 	-- Counts' OldestPending, for the replication latency metric.
 	CREATE INDEX jobs_age ON jobs (enqueued) WHERE state = 'PENDING';`,
+
+	// Status, metrics and per-destination retry (ferry status, /metrics,
+	// ferry retry).
+	`ALTER TABLE jobs ADD COLUMN size INTEGER NOT NULL DEFAULT 0;      -- the event's object size: bytes pending
+	ALTER TABLE jobs ADD COLUMN failures TEXT NOT NULL DEFAULT '';    -- JSON []Failure of the last failed attempt
+	ALTER TABLE jobs ADD COLUMN owed TEXT NOT NULL DEFAULT '';        -- JSON []string: destinations still to do; '' = all
+	ALTER TABLE jobs ADD COLUMN first_failed INTEGER NOT NULL DEFAULT 0; -- unix ns of the first failed attempt; 0 = none
+	ALTER TABLE jobs ADD COLUMN notified TEXT NOT NULL DEFAULT '';    -- JSON []string: destinations told of a missed threshold`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -62,19 +62,25 @@ func (w *Worker) Handle(ctx context.Context, evs []event.Event) error {
 // Sync brings ev's key up to date at every destination. The event only
 // names the key; what is done comes from the buckets' current state.
 func (w *Worker) Sync(ctx context.Context, ev event.Event) []Outcome {
+	return w.SyncOwed(ctx, ev, nil)
+}
+
+// SyncOwed is Sync for only the destinations owes accepts (all if nil): a
+// retry redoes only what failed.
+func (w *Worker) SyncOwed(ctx context.Context, ev event.Event, owes func(dest string) bool) []Outcome {
 	unlock, err := w.locks.lock(ctx, ev.Key)
 	if err != nil {
 		return []Outcome{w.fail(Outcome{Key: ev.Key}, err)}
 	}
 	defer unlock()
-	outs := w.sync(ctx, ev)
+	outs := w.sync(ctx, ev, owes)
 	for _, o := range outs {
 		w.logOutcome(o)
 	}
 	return outs
 }
 
-func (w *Worker) sync(ctx context.Context, ev event.Event) []Outcome {
+func (w *Worker) sync(ctx context.Context, ev event.Event, owes func(string) bool) []Outcome {
 	key := ev.Key
 	cur, err := w.src.Head(ctx, key, "")
 	if err != nil {
@@ -100,6 +106,9 @@ func (w *Worker) sync(ctx context.Context, ev event.Event) []Outcome {
 	var outs []Outcome
 	for _, t := range targets {
 		d := w.dests[t.Dest]
+		if owes != nil && !owes(d.bucket.Name) {
+			continue
+		}
 		base := Outcome{Rule: t.Rule.ID, Dest: d.bucket.Name, Key: key, DstKey: t.Key}
 		release, err := d.acquire(ctx)
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/ferry-s3/ferry/internal/config"
 	"github.com/ferry-s3/ferry/internal/endpoint"
+	"github.com/ferry-s3/ferry/internal/failure"
 	"github.com/ferry-s3/ferry/internal/object"
 	"github.com/ferry-s3/ferry/internal/reconcile"
 	"github.com/ferry-s3/ferry/internal/replicate"
@@ -44,11 +45,23 @@ type dest struct {
 	copier    *replicate.Copier
 	versioned bool
 	slots     chan struct{} // per-destination concurrency cap; nil: none
+	err       error         // Inspect only: why the destination did not answer
 }
 
 // New opens the source and every destination of cfg and checks that the
 // buckets answer.
 func New(ctx context.Context, cfg *config.Config, open Opener, opt replicate.Options, log *slog.Logger) (*Worker, error) {
+	return build(ctx, cfg, open, opt, log, true)
+}
+
+// Inspect opens the source and destinations of cfg for Status only. A
+// destination that does not answer is no error here: Status reports it
+// per destination, so one server down does not hide the others.
+func Inspect(ctx context.Context, cfg *config.Config, open Opener, log *slog.Logger) (*Worker, error) {
+	return build(ctx, cfg, open, replicate.Options{}, log, false)
+}
+
+func build(ctx context.Context, cfg *config.Config, open Opener, opt replicate.Options, log *slog.Logger, strict bool) (*Worker, error) {
 	srcEP, err := open(ctx, cfg.Source.Options)
 	if err != nil {
 		return nil, err
@@ -77,20 +90,23 @@ func New(ctx context.Context, cfg *config.Config, open Opener, opt replicate.Opt
 			return nil, err
 		}
 		b := &store.Bucket{EP: ep, Name: d.Bucket}
-		if err := b.Check(ctx); err != nil {
-			return nil, err
-		}
 		dopt := opt
 		dopt.BytesPerSecond, _ = config.ParseBytes(d.Bandwidth) // checked by config.Load
 		c, err := replicate.New(w.src, b, dopt)
 		if err != nil {
 			return nil, err
 		}
-		v, err := b.Versioned(ctx)
-		if err != nil {
-			return nil, err
+		dd := &dest{cfg: d, bucket: b, copier: c}
+		err = b.Check(ctx)
+		if err == nil {
+			dd.versioned, err = b.Versioned(ctx)
 		}
-		dd := &dest{cfg: d, bucket: b, copier: c, versioned: v}
+		if err != nil {
+			if strict {
+				return nil, err
+			}
+			dd.err = failure.Dst(err)
+		}
 		if d.Concurrency > 0 {
 			dd.slots = make(chan struct{}, d.Concurrency)
 		}
