@@ -112,6 +112,8 @@ func (a *app) run(ctx context.Context, f *runFlags) error {
 	if err != nil {
 		return asUsage(err)
 	}
+	a.out.Add(n.Secrets()...)
+	a.errOut.Add(n.Secrets()...)
 	defer func() {
 		// Notifications still buffered get a few seconds to go out.
 		nctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)

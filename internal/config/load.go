@@ -40,6 +40,7 @@ func Parse(data []byte, baseDir, name string) (*Config, error) {
 	chk := &checker{file: name, lines: lineIndex(fs)}
 	chk.config(c)
 	chk.replication(c, baseDir)
+	chk.replicationTime(c) // after the rules of replication_file are loaded
 	if len(chk.errs) > 0 {
 		return nil, errors.Join(chk.errs...)
 	}

@@ -175,7 +175,7 @@ func TestParseErrors(t *testing.T) {
 		{"only a comment", "# nothing\n", "ferry.yaml: empty configuration"},
 		{"syntax", "source:\n  bucket: [\n", "ferry.yaml:2: "},
 		{"two documents", src + dest + "---\n" + src, "ferry.yaml:5: more than one YAML document"},
-		{"unknown top-level field", src + dest + "destination: x\n", "ferry.yaml:5: destination: unknown field (known: source, destinations, replication_file, replication, run)"},
+		{"unknown top-level field", src + dest + "destination: x\n", "ferry.yaml:5: destination: unknown field (known: source, destinations, replication_file, replication, run, replication_time, notifications)"},
 		{"unknown destination field", src + dest + "    acll: private\n", "ferry.yaml:5: destinations[0].acll: unknown field (known: profile, endpoint_url, region, path_style, checksums, requests_per_second, bucket, key_rewrite, acl, storage_class, encryption, replicate_deletes, concurrency, bandwidth)"},
 		{"unknown rule field", src + dest + "replication:\n  Rules:\n    - ID: a\n      Filter: {Prefx: a}\n", "ferry.yaml:8: replication.Rules[0].Filter.Prefx: unknown field (known: Prefix, Tag, And)"},
 		{"wrong type", src + dest + "    path_style: maybe\n", "ferry.yaml:5: destinations[0].path_style: cannot unmarshal !!str `maybe` into bool"},

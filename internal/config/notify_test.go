@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -160,16 +161,20 @@ func TestParseNotifyErrors(t *testing.T) {
 	}
 }
 
-// Rules of a replication_file are read after the rest is checked, so an
-// unknown rule ID there is not reported (the thresholds still are).
+// The rule IDs of replication_time are checked against the rules of a
+// replication_file too.
 func TestReplicationTimeWithReplicationFile(t *testing.T) {
 	yml := "source: {bucket: sre-bucket-source}\ndestinations:\n  - bucket: sre-bucket-destination\nreplication_file: get-bucket-replication.json\n" +
-		"replication_time:\n  rules: {anything: 1m}\n"
-	c, err := Parse([]byte(yml), "testdata", "ferry.yaml")
+		"replication_time:\n  rules: {%s: 1m}\n"
+	_, err := Parse([]byte(fmt.Sprintf(yml, "anything")), "testdata", "ferry.yaml")
+	if err == nil || !strings.Contains(err.Error(), `"anything" is not the ID of a replication rule`) {
+		t.Fatalf("Parse: %v", err)
+	}
+	c, err := Parse([]byte(fmt.Sprintf(yml, "fdsafdsafdsafdsafdsafdsa")), "testdata", "ferry.yaml")
 	if err != nil {
 		t.Fatalf("Parse: %v", err)
 	}
-	if got := c.Threshold("anything"); got != time.Minute {
+	if got := c.Threshold("fdsafdsafdsafdsafdsafdsa"); got != time.Minute {
 		t.Errorf("Threshold = %v", got)
 	}
 }

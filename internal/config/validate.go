@@ -37,7 +37,6 @@ func (chk *checker) config(c *Config) {
 	}
 	chk.endpoint("source", s.Options)
 	chk.run(c.Run)
-	chk.replicationTime(c)
 	chk.notifications(c.Notifications)
 
 	if len(c.Destinations) == 0 && !s.TargetBucketTag {

@@ -145,9 +145,12 @@ func (d *Daemon) superseded(key string, fails []queue.Failure) {
 }
 
 func (d *Daemon) notify(kind notify.Kind, ev event.Event, t worker.Target, start time.Time, threshold, took time.Duration, reason string) {
-	op := "OBJECT_PUT"
-	if ev.Kind == event.Delete {
-		op = "OBJECT_DELETE"
+	op := notify.OpObjectPut
+	switch {
+	case ev.Kind == event.Delete && d.Worker.Versioned():
+		op = notify.OpDeleteMarkerPut
+	case ev.Kind == event.Delete:
+		op = notify.OpObjectDelete
 	}
 	d.Notify.Send(notify.Event{Kind: kind, Time: time.Now(), Region: ev.Region, Bucket: ev.Bucket, Key: ev.Key,
 		VersionID: ev.VersionID, ETag: ev.ETag, Sequencer: ev.Sequencer, Size: ev.Size, RuleID: t.Rule,

@@ -51,6 +51,10 @@ type Daemon struct {
 func (d *Daemon) init() {
 	if d.Metrics == nil {
 		d.Metrics = metrics.New(d.backlog)
+		d.Metrics.Notifications(func() (uint64, uint64, uint64) {
+			s := d.Notify.Stats()
+			return s.Sent, s.Failed, s.Dropped
+		})
 	}
 	d.Metrics.Workers(d.Run.Workers)
 }

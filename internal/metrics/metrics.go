@@ -91,6 +91,19 @@ func New(backlog func(context.Context) (Backlog, error)) *Metrics {
 	return m
 }
 
+// Notifications exposes the notifier's counts of messages sent, failed
+// (every retry spent) and dropped (buffer full).
+func (m *Metrics) Notifications(stats func() (sent, failed, dropped uint64)) {
+	for i, result := range []string{"sent", "failed", "dropped"} {
+		m.Registry.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "ferry_notifications_total",
+			Help:        "Replication notifications (S3's event format) by result: sent, failed after retries, dropped (buffer full).",
+			ConstLabels: prometheus.Labels{"result": result}}, func() float64 {
+			s, f, d := stats()
+			return float64([]uint64{s, f, d}[i])
+		}))
+	}
+}
+
 // Workers sets the number of worker slots.
 func (m *Metrics) Workers(n int) { m.workers.Set(float64(n)) }
 

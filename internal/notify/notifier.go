@@ -146,7 +146,7 @@ func (n *Notifier) Send(e Event) {
 	n.mu.RLock()
 	defer n.mu.RUnlock()
 	if n.closed {
-		n.drop()
+		n.dropped.Add(1) // sent after Close: a caller's bug, not a full buffer
 		return
 	}
 	select {
