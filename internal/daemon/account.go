@@ -30,9 +30,8 @@ const (
 // result is what one attempt did for one operation.
 type result struct {
 	bytes   int64
-	wrote   bool // something was written (a copy, a delete marker, a delete)
-	failure failure.Failure
-	failed  *worker.Outcome
+	wrote   bool            // something was written (a copy, a delete marker, a delete)
+	failure failure.Failure // the first failure; zero if none
 }
 
 // group folds outcomes (one per version, per destination) into one result
@@ -48,7 +47,7 @@ func (d *Daemon) group(key string, owes func(string) bool, outs []worker.Outcome
 		}
 		return r
 	}
-	for i, o := range outs {
+	for _, o := range outs {
 		ts := []worker.Target{{Rule: o.Rule, Dest: o.Dest}}
 		if o.Dest == "" {
 			if o.Err == nil {
@@ -60,8 +59,8 @@ func (d *Daemon) group(key string, owes func(string) bool, outs []worker.Outcome
 			r := get(t)
 			r.bytes += o.Bytes
 			switch {
-			case o.Err != nil && r.failed == nil:
-				r.failed, r.failure = &outs[i], o.Failure
+			case o.Err != nil && r.failure.Reason == "":
+				r.failure = o.Failure
 			case o.Action == worker.Copied || o.Action == worker.DeleteMarker || o.Action == worker.Deleted:
 				r.wrote = true
 			}
@@ -93,7 +92,7 @@ func (d *Daemon) account(ev event.Event, enqueued time.Time, owes func(string) b
 	rs := d.group(ev.Key, owes, outs)
 	for t, r := range rs {
 		threshold := d.Worker.Config().Threshold(t.Rule)
-		if r.failed != nil {
+		if r.failure.Reason != "" {
 			if how == retrying {
 				d.Metrics.Retry(r.failure.Reason)
 				continue

@@ -61,10 +61,7 @@ func (p pageBackend) Snapshot(ctx context.Context) (page.Snapshot, error) {
 	return s, err
 }
 
+// Retry re-queues; the page's handler logs it.
 func (p pageBackend) Retry(ctx context.Context, f page.Filter) (int, error) {
-	n, err := p.d.Queue.Requeue(ctx, queue.Match{Rule: f.Rule, Prefix: f.Prefix, Key: f.Key}.Accepts)
-	if err == nil {
-		p.d.Log.Info("re-queued FAILED operations from the status page", "count", n, "rule", f.Rule, "prefix", f.Prefix, "key", f.Key)
-	}
-	return n, err
+	return p.d.Queue.Requeue(ctx, queue.Match{Rule: f.Rule, Prefix: f.Prefix, Key: f.Key}.Accepts)
 }

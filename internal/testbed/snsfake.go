@@ -1,9 +1,6 @@
 package testbed
 
 import (
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
@@ -20,7 +17,6 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
@@ -303,46 +299,7 @@ func (s *SNS) check(r *http.Request, body []byte) error {
 	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/x-www-form-urlencoded" {
 		return fmt.Errorf("Content-Type %q, want application/x-www-form-urlencoded", r.Header.Get("Content-Type"))
 	}
-	auth := r.Header.Get("Authorization")
-	m := authHeader.FindStringSubmatch(auth)
-	if m == nil {
-		return fmt.Errorf("no SigV4 Authorization header (got %q)", auth)
-	}
-	key, region, service, signed := m[1], m[3], m[4], m[5]
-	if key != s.AccessKey || region != Region || service != "sns" {
-		return fmt.Errorf("signed by %s for %s/%s, want %s for %s/sns", key, region, service, s.AccessKey, Region)
-	}
-	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return fmt.Errorf("X-Amz-Date: %v", err)
-	}
-	if d := time.Since(when); d > 5*time.Minute || d < -5*time.Minute {
-		return fmt.Errorf("X-Amz-Date %s is %v off", when, d)
-	}
-	again, err := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), nil)
-	if err != nil {
-		return err
-	}
-	for _, h := range strings.Split(signed, ";") {
-		switch h {
-		case "host":
-		case "content-length":
-			again.ContentLength = r.ContentLength
-		default:
-			for _, v := range r.Header.Values(h) {
-				again.Header.Add(h, v)
-			}
-		}
-	}
-	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "sns", Region, when); err != nil {
-		return err
-	}
-	if want := again.Header.Get("Authorization"); want != auth {
-		return fmt.Errorf("SigV4 signature mismatch:\n got  %s\n want %s", auth, want)
-	}
-	return nil
+	return checkSigV4(r, body, "sns", s.AccessKey, s.SecretKey)
 }
 
 var topicName = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/md5"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -23,7 +22,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -304,46 +302,7 @@ func (s *SQS) check(r *http.Request, body []byte) error {
 	if tg := r.Header.Get("X-Amz-Target"); !strings.HasPrefix(tg, "AmazonSQS.") {
 		return fmt.Errorf("X-Amz-Target %q, want AmazonSQS.<operation>", tg)
 	}
-	auth := r.Header.Get("Authorization")
-	m := authHeader.FindStringSubmatch(auth)
-	if m == nil {
-		return fmt.Errorf("no SigV4 Authorization header (got %q)", auth)
-	}
-	key, region, service, signed := m[1], m[3], m[4], m[5]
-	if key != s.AccessKey || region != Region || service != "sqs" {
-		return fmt.Errorf("signed by %s for %s/%s, want %s for %s/sqs", key, region, service, s.AccessKey, Region)
-	}
-	when, err := time.Parse("20060102T150405Z", r.Header.Get("X-Amz-Date"))
-	if err != nil {
-		return fmt.Errorf("X-Amz-Date: %v", err)
-	}
-	if d := time.Since(when); d > 5*time.Minute || d < -5*time.Minute {
-		return fmt.Errorf("X-Amz-Date %s is %v off", when, d)
-	}
-	again, err := http.NewRequest(r.Method, "http://"+r.Host+r.URL.RequestURI(), nil)
-	if err != nil {
-		return err
-	}
-	for _, h := range strings.Split(signed, ";") {
-		switch h {
-		case "host":
-		case "content-length":
-			again.ContentLength = r.ContentLength
-		default:
-			for _, v := range r.Header.Values(h) {
-				again.Header.Add(h, v)
-			}
-		}
-	}
-	sum := sha256.Sum256(body)
-	creds := aws.Credentials{AccessKeyID: s.AccessKey, SecretAccessKey: s.SecretKey}
-	if err := v4.NewSigner().SignHTTP(context.Background(), creds, again, hex.EncodeToString(sum[:]), "sqs", Region, when); err != nil {
-		return err
-	}
-	if want := again.Header.Get("Authorization"); want != auth {
-		return fmt.Errorf("SigV4 signature mismatch:\n got  %s\n want %s", auth, want)
-	}
-	return nil
+	return checkSigV4(r, body, "sqs", s.AccessKey, s.SecretKey)
 }
 
 // notify wakes the long polls; s.mu is held.
