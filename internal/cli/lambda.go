@@ -3,17 +3,23 @@ package cli
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 	"github.com/spf13/cobra"
 
+	"github.com/ferry-s3/ferry/internal/artifact"
 	"github.com/ferry-s3/ferry/internal/config"
+	"github.com/ferry-s3/ferry/internal/endpoint"
 	"github.com/ferry-s3/ferry/internal/event"
 	"github.com/ferry-s3/ferry/internal/lambda"
 	"github.com/ferry-s3/ferry/internal/metrics"
+	"github.com/ferry-s3/ferry/internal/pipeline"
 	"github.com/ferry-s3/ferry/internal/replicate"
 	"github.com/ferry-s3/ferry/internal/worker"
 )
@@ -31,6 +37,13 @@ notifications (S3 -> Lambda), SQS batches (S3 -> SQS -> Lambda, with partial bat
 failure responses: enable ReportBatchItemFailures on the event source mapping),
 SNS and EventBridge. Each object named is replicated as by 'ferry run'.
 
+It also answers CodePipeline's Lambda invoke action: the action's UserParameters (a
+JSON object) say what to do with the job's input artifact: "deploy" it to a bucket
+(and invalidate CloudFront), "invalidate" a distribution, or "replicate" it to buckets
+in other regions, re-encrypted with each one's KMS key. The job's result is always
+reported (PutJobSuccessResult or PutJobFailureResult), also when time runs out. A
+function that only serves CodePipeline needs no ferry.yaml. See docs/pipeline.md.
+
 It is chosen automatically when AWS_LAMBDA_RUNTIME_API is set and no command is
 given. The config is read from --config, else $FERRY_CONFIG, else ferry.yaml in the
 working directory (/var/task: put it in the zip). No periodic reconcile runs in
@@ -45,16 +58,23 @@ Lambda. See docs/lambda.md.`,
 			if a.logLevel == "" && !a.verbose {
 				a.log = slog.New(slog.NewJSONHandler(a.errOut, &slog.HandlerOptions{Level: slog.LevelInfo}))
 			}
+			var h lambda.Handlers
 			path := cmp.Or(cfgPath, os.Getenv("FERRY_CONFIG"), "ferry.yaml")
-			cfg, err := config.Load(path)
-			if err != nil {
-				return usageError{err}
+			if _, err := os.Stat(path); err == nil || path != "ferry.yaml" {
+				cfg, err := config.Load(path)
+				if err != nil {
+					return usageError{err}
+				}
+				w, err := worker.New(cmd.Context(), cfg, a.openEndpoint, replicate.Options{}, a.log)
+				if err != nil {
+					return asUsage(err)
+				}
+				h.Events = lambdaHandler(w, a.out, a.log)
+			} else {
+				a.log.Info("no ferry.yaml: this function serves CodePipeline jobs only")
 			}
-			w, err := worker.New(cmd.Context(), cfg, a.openEndpoint, replicate.Options{}, a.log)
-			if err != nil {
-				return asUsage(err)
-			}
-			lambda.Start(lambdaHandler(w, a.out, a.log), a.log)
+			h.Pipeline = a.pipelineHandler()
+			lambda.Start(h, a.log)
 			return nil
 		},
 	}
@@ -96,5 +116,31 @@ func lambdaHandler(w *worker.Worker, out io.Writer, log *slog.Logger) lambda.Han
 		}
 		metrics.EMF(out, time.Now(), obs)
 		return worker.Failed(outs)
+	}
+}
+
+// pipelineHandler serves CodePipeline jobs. Jobs are reported with the
+// function's own role (codepipeline:PutJobSuccessResult and
+// PutJobFailureResult), not with the job's artifact credentials; the
+// client is made at the first job, so a function that never gets one
+// needs no such permission.
+func (a *app) pipelineHandler() lambda.PipelineHandler {
+	var (
+		mu     sync.Mutex
+		handle lambda.PipelineHandler
+	)
+	return func(ctx context.Context, payload []byte, deadline time.Time) error {
+		mu.Lock()
+		if handle == nil {
+			home, err := a.openEndpoint(ctx, endpoint.Options{})
+			if err != nil {
+				mu.Unlock()
+				return fmt.Errorf("CodePipeline job: cannot report its result: %w", err)
+			}
+			handle = pipeline.Handler(artifact.Action(a.openEndpoint, a.log),
+				pipeline.NewReporter(codepipeline.NewFromConfig(home.Config)), a.log)
+		}
+		mu.Unlock()
+		return handle(ctx, payload, deadline)
 	}
 }

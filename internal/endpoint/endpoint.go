@@ -68,6 +68,12 @@ func Open(ctx context.Context, o Options) (*Endpoint, error) {
 	if o.Region != "" {
 		loadOpts = append(loadOpts, config.WithRegion(o.Region))
 	}
+	if o.Credentials != nil {
+		loadOpts = append(loadOpts, config.WithCredentialsProvider(o.Credentials))
+		if o.Profile == "" {
+			name = "credentials given at run time"
+		}
+	}
 	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
 	if err != nil {
 		var nf config.SharedConfigProfileNotExistError

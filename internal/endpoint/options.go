@@ -4,6 +4,8 @@
 // read from the same files the AWS CLI uses.
 package endpoint
 
+import "github.com/aws/aws-sdk-go-v2/aws"
+
 // Options says how to reach one S3 endpoint. The zero value means: default
 // credential chain, default region, AWS S3.
 type Options struct {
@@ -25,4 +27,8 @@ type Options struct {
 	// attempt counts), so a backfill leaves room for production traffic.
 	// 0: no cap.
 	RequestsPerSecond float64 `yaml:"requests_per_second,omitempty" json:"requests_per_second,omitempty"`
+	// Credentials, if set, replace the profile's: credentials handed over
+	// at run time, such as a CodePipeline job's artifact credentials.
+	// Never read from a file.
+	Credentials aws.CredentialsProvider `yaml:"-" json:"-"`
 }

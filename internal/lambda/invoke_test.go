@@ -100,7 +100,7 @@ func TestInvoke(t *testing.T) {
 		{name: "SNS", file: "sns.json", resp: "null", calls: []string{"put photos-src/2024/from-sns.jpg"}},
 		{name: "SNS malformed message", err: "malformed S3 notification in SNS message m-1",
 			payload: `{"Records":[{"EventSource":"aws:sns","Sns":{"MessageId":"m-1","Message":"{\"Records\":[{"}}]}`},
-		{name: "CodePipeline", file: "codepipeline.json", err: "CodePipeline jobs are not supported yet"},
+		{name: "CodePipeline not configured", file: "codepipeline.json", err: "no CodePipeline action configured"},
 		{name: "empty object", payload: `{}`, err: "expected an S3 event notification, an SQS batch"},
 		{name: "no records", payload: `{"Records":[]}`, err: "unsupported invocation payload"},
 		{name: "not an object", payload: `[1,2]`, err: "not a JSON object"},
@@ -111,7 +111,7 @@ func TestInvoke(t *testing.T) {
 				payload = readTestdata(t, tc.file)
 			}
 			var rec recorder
-			resp, err := Invoke(quiet(t), rec.handle, payload)
+			resp, err := Invoke(quiet(t), Handlers{Events: rec.handle}, payload)
 			if tc.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Errorf("error = %v, want one containing %q", err, tc.err)
@@ -137,7 +137,7 @@ func TestSQSMalformedLogsIDNotBody(t *testing.T) {
 	var logs bytes.Buffer
 	ctx := withLogger(t.Context(), slog.New(slog.NewTextHandler(&logs, nil)))
 	var rec recorder
-	if _, err := Invoke(ctx, rec.handle, readTestdata(t, "sqs-batch.json")); err != nil {
+	if _, err := Invoke(ctx, Handlers{Events: rec.handle}, readTestdata(t, "sqs-batch.json")); err != nil {
 		t.Fatal(err)
 	}
 	var malformed []string
@@ -196,7 +196,7 @@ func TestSQSSameObjectInOrder(t *testing.T) {
 		mu.Unlock()
 		return nil
 	}
-	resp, err := Invoke(quiet(t), h, []byte(sqsBatch(bodies...)))
+	resp, err := Invoke(quiet(t), Handlers{Events: h}, []byte(sqsBatch(bodies...)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestSQSDeadline(t *testing.T) {
 			}
 			return nil
 		}
-		resp, err := Invoke(ctx, h, []byte(slowThenRest))
+		resp, err := Invoke(ctx, Handlers{Events: h}, []byte(slowThenRest))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -263,7 +263,7 @@ func TestSQSDeadline(t *testing.T) {
 			}
 			return nil
 		}
-		resp, err := Invoke(ctx, h, []byte(slowThenRest))
+		resp, err := Invoke(ctx, Handlers{Events: h}, []byte(slowThenRest))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -279,7 +279,7 @@ func TestSQSDeadline(t *testing.T) {
 		ctx, cancel := context.WithDeadline(quiet(t), time.Now().Add(-time.Second))
 		defer cancel()
 		var rec recorder
-		resp, err := Invoke(ctx, rec.handle, []byte(slowThenRest))
+		resp, err := Invoke(ctx, Handlers{Events: rec.handle}, []byte(slowThenRest))
 		if err != nil {
 			t.Fatal(err)
 		}

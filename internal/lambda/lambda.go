@@ -3,6 +3,7 @@
 // SQS, SNS or EventBridge) into calls of a Handler and answers the way
 // Lambda expects, so that exactly the failed work is delivered again: by
 // SQS for the messages of a batch, by Lambda's retries for the others.
+// CodePipeline jobs go to a PipelineHandler, which reports them itself.
 package lambda
 
 import (
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 
@@ -21,8 +23,27 @@ import (
 // return soon after ctx is done.
 type Handler func(ctx context.Context, evs []event.Event) error
 
-// errCodePipeline is returned for CodePipeline job invocations.
-var errCodePipeline = errors.New("CodePipeline jobs are not supported yet")
+// PipelineHandler does a CodePipeline job, given the whole invocation
+// payload ({"CodePipeline.job": ...}) and the invocation's deadline (zero
+// if none), and reports its result to CodePipeline itself. It returns an
+// error only when it could not report; the invocation then fails.
+type PipelineHandler func(ctx context.Context, payload []byte, deadline time.Time) error
+
+// Handlers are what Invoke calls, by the kind of payload.
+type Handlers struct {
+	// Events handles S3 events, however they arrive (S3, SQS, SNS,
+	// EventBridge).
+	Events Handler
+	// Pipeline handles CodePipeline jobs; nil refuses them.
+	Pipeline PipelineHandler
+}
+
+// errCodePipeline is returned for CodePipeline job invocations when no
+// PipelineHandler is configured.
+var errCodePipeline = errors.New("CodePipeline job received, but this function has no CodePipeline action configured")
+
+// errNoEvents is returned for S3 events when no Handler is configured.
+var errNoEvents = errors.New("S3 event received, but this function has no event handler configured")
 
 // shape holds just enough of a payload to tell its source.
 type shape struct {
@@ -38,26 +59,37 @@ type shape struct {
 // Invoke handles one invocation payload and returns the response Lambda
 // expects: for an SQS batch, the partial batch failure response listing
 // the messages to deliver again; otherwise nil, and an error if the
-// payload is malformed or the Handler failed, so that Lambda retries.
-func Invoke(ctx context.Context, h Handler, payload []byte) (any, error) {
+// payload is malformed or the handler failed, so that Lambda retries. A
+// CodePipeline job goes to h.Pipeline with ctx's deadline, the
+// invocation's.
+func Invoke(ctx context.Context, h Handlers, payload []byte) (any, error) {
 	var p shape
 	if err := json.Unmarshal(payload, &p); err != nil {
 		return nil, fmt.Errorf("invocation payload is not a JSON object: %w", err)
 	}
+	if p.CodePipelineJob != nil {
+		if h.Pipeline == nil {
+			return nil, errCodePipeline
+		}
+		deadline, _ := ctx.Deadline()
+		return nil, h.Pipeline(ctx, payload, deadline)
+	}
+	if h.Events == nil && (len(p.Records) > 0 || p.DetailType != "") {
+		return nil, errNoEvents
+	}
 	switch {
 	case len(p.Records) > 0 && p.Records[0].EventSource == "aws:sqs":
-		return invokeSQS(ctx, h, payload)
+		return invokeSQS(ctx, h.Events, payload)
 	case len(p.Records) > 0 && p.Records[0].SNSEventSource == "aws:sns":
-		return nil, invokeSNS(ctx, h, payload)
+		return nil, invokeSNS(ctx, h.Events, payload)
 	case len(p.Records) > 0 && (p.Records[0].EventSource == "aws:s3" || p.Records[0].S3 != nil):
-		return nil, invokeDirect(ctx, h, "S3 notification", payload)
+		return nil, invokeDirect(ctx, h.Events, "S3 notification", payload)
 	case p.DetailType != "":
-		return nil, invokeDirect(ctx, h, "EventBridge event", payload)
-	case p.CodePipelineJob != nil:
-		return nil, errCodePipeline
+		return nil, invokeDirect(ctx, h.Events, "EventBridge event", payload)
 	}
 	return nil, errors.New("unsupported invocation payload: expected an S3 event notification, " +
-		"an SQS batch (aws:sqs records), an SNS notification (aws:sns records) or an EventBridge S3 event")
+		"an SQS batch (aws:sqs records), an SNS notification (aws:sns records), an EventBridge S3 event " +
+		"or a CodePipeline job")
 }
 
 // invokeDirect handles a payload that is one notification document.

@@ -22,11 +22,14 @@ const runtimeChild = "FERRY_LAMBDA_TEST_RUNTIME_CHILD"
 func TestMain(m *testing.M) {
 	if os.Getenv(runtimeChild) != "" {
 		log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-		Start(func(_ context.Context, evs []event.Event) error {
-			for _, e := range evs {
-				log.Info("handled", "kind", e.Kind.String(), "object", e.Bucket+"/"+e.Key)
-			}
-			return failFor(evs)
+		Start(Handlers{
+			Events: func(_ context.Context, evs []event.Event) error {
+				for _, e := range evs {
+					log.Info("handled", "kind", e.Kind.String(), "object", e.Bucket+"/"+e.Key)
+				}
+				return failFor(evs)
+			},
+			Pipeline: childPipeline(log),
 		}, log)
 		os.Exit(3) // Start returned: the test sees the exit
 	}
@@ -38,14 +41,7 @@ func TestMain(m *testing.M) {
 // posts back for each kind of invocation.
 func TestRuntimeAPI(t *testing.T) {
 	api := testbed.NewLambdaAPI(t)
-	cmd := exec.Command(os.Args[0])
-	cmd.Env = append(os.Environ(), runtimeChild+"=1", "AWS_LAMBDA_RUNTIME_API="+api.Addr())
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	cmd, stderr := startFunction(t, api)
 
 	for _, tc := range []struct {
 		name, file string
@@ -57,7 +53,7 @@ func TestRuntimeAPI(t *testing.T) {
 		{name: "SQS batch", file: "sqs-batch.json", response: sqsBatchResponse},
 		// Lambda accepts only JSON payloads, so malformed means broken content.
 		{name: "malformed", file: "s3-missing-key.json", errMessage: "malformed S3 notification: event: record 0: missing s3.object.key"},
-		{name: "CodePipeline", file: "codepipeline.json", errMessage: "CodePipeline jobs are not supported yet"},
+		{name: "CodePipeline not configured", file: "codepipeline.json", errMessage: "no CodePipeline action configured"},
 		{name: "EventBridge after errors", file: "eventbridge-created.json", response: "null"},
 	} {
 		resp, errPayload, err := api.Invoke(readTestdata(t, tc.file), 10*time.Second)
@@ -96,4 +92,20 @@ func TestRuntimeAPI(t *testing.T) {
 	if strings.Contains(logs, "secret-body-marker") {
 		t.Errorf("a message body was logged:\n%s", logs)
 	}
+}
+
+// startFunction runs the test binary as the Lambda function of api, with
+// the extra environment; the function stops with the test.
+func startFunction(t *testing.T, api *testbed.LambdaAPI, env ...string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), runtimeChild+"=1", "AWS_LAMBDA_RUNTIME_API="+api.Addr())
+	cmd.Env = append(cmd.Env, env...)
+	stderr := &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, stderr
 }

@@ -10,7 +10,9 @@ import (
 
 // Start runs the Lambda runtime loop with Invoke; it never returns in
 // Lambda (and exits the process when AWS_LAMBDA_RUNTIME_API is not set).
-func Start(h Handler, log *slog.Logger) {
+// aws-lambda-go gives each invocation a context with the deadline of the
+// Runtime API's Lambda-Runtime-Deadline-Ms header, which Invoke passes on.
+func Start(h Handlers, log *slog.Logger) {
 	// Lambda accepts only JSON payloads, so aws-lambda-go decoding the
 	// payload into a RawMessage rejects nothing Invoke would take.
 	awslambda.StartWithOptions(func(ctx context.Context, payload json.RawMessage) (any, error) {

@@ -23,6 +23,13 @@ func putInput(bucket, key string, meta *object.Meta, origin *object.Origin, s Se
 			userMeta[k] = v
 		}
 	}
+	for k, v := range s.Metadata {
+		userMeta[k] = v
+	}
+	cacheControl := meta.CacheControl
+	if s.CacheControl != "" {
+		cacheControl = s.CacheControl
+	}
 	in := &s3.PutObjectInput{
 		Bucket:             aws.String(bucket),
 		Key:                aws.String(key),
@@ -30,7 +37,7 @@ func putInput(bucket, key string, meta *object.Meta, origin *object.Origin, s Se
 		ContentEncoding:    nonEmpty(meta.ContentEncoding),
 		ContentLanguage:    nonEmpty(meta.ContentLanguage),
 		ContentDisposition: nonEmpty(meta.ContentDisposition),
-		CacheControl:       nonEmpty(meta.CacheControl),
+		CacheControl:       nonEmpty(cacheControl),
 		Expires:            meta.Expires,
 		Metadata:           userMeta,
 		Tagging:            nonEmpty(encodeTags(meta.Tags)),

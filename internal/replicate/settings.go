@@ -16,6 +16,12 @@ type Settings struct {
 	// "AES256", or "" / "none" for the bucket's default.
 	SSE      string
 	KMSKeyID string
+	// CacheControl, if set, replaces the source's Cache-Control (deploy's
+	// rules by glob).
+	CacheControl string
+	// Metadata is user metadata added to the copy (deploy records the
+	// file's MD5 there when the ETag cannot hold it).
+	Metadata map[string]string
 }
 
 // Job is one version to copy.

@@ -115,10 +115,30 @@ func (d *Dir) Meta(key string) (*object.Meta, error) {
 	}, nil
 }
 
-// ContentType guesses a Content-Type from a key's extension.
+// ContentType guesses a Content-Type from a key's extension: web assets
+// from a table of ours (the same on every machine: a Lambda has no
+// /etc/mime.types), the rest from the system's table.
 func ContentType(key string) string {
-	if t := mime.TypeByExtension(path.Ext(key)); t != "" {
+	ext := strings.ToLower(path.Ext(key))
+	if t, ok := webTypes[ext]; ok {
+		return t
+	}
+	if t := mime.TypeByExtension(ext); t != "" {
 		return t
 	}
 	return "application/octet-stream"
+}
+
+// webTypes are the types browsers need right for a static site to work:
+// a wrong type for a script, a style sheet, a font or wasm breaks the page.
+var webTypes = map[string]string{
+	".html": "text/html; charset=utf-8", ".htm": "text/html; charset=utf-8",
+	".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
+	".json": "application/json", ".map": "application/json", ".webmanifest": "application/manifest+json",
+	".xml": "application/xml", ".txt": "text/plain; charset=utf-8", ".md": "text/markdown; charset=utf-8",
+	".svg": "image/svg+xml", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".gif": "image/gif",
+	".webp": "image/webp", ".avif": "image/avif", ".ico": "image/x-icon",
+	".woff": "font/woff", ".woff2": "font/woff2", ".ttf": "font/ttf", ".otf": "font/otf",
+	".wasm": "application/wasm", ".pdf": "application/pdf", ".zip": "application/zip",
+	".mp4": "video/mp4", ".webm": "video/webm", ".mp3": "audio/mpeg",
 }
