@@ -123,7 +123,7 @@ profile or location error (nothing was done).`,
 	root.PersistentFlags().BoolVarP(&a.verbose, "verbose", "v", false, "print every object acted on, and info logs")
 	root.PersistentFlags().StringVar(&a.logLevel, "log-level", "", "log level: debug, info, warn, error (default warn)")
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(a.syncCmd(), a.backfillCmd(), a.deployCmd(), a.runCmd(), a.statusCmd(), a.retryCmd(), a.lambdaCmd(), a.configCmd(), versionCmd())
+	root.AddCommand(a.syncCmd(), a.backfillCmd(), a.deployCmd(), a.runCmd(), a.statusCmd(), a.retryCmd(), a.policyCmd(), a.checkCmd(), a.setupCmd(), a.lambdaCmd(), a.configCmd(), versionCmd())
 	return root
 }
 
