@@ -96,17 +96,5 @@ func (r runner) invalidator(ctx context.Context, inv Invalidation) (cdn.Invalida
 
 // deployPaths are the paths a deploy's changes invalidate.
 func deployPaths(p deploy.Plan, inv Invalidation) []string {
-	origin := strings.TrimPrefix(inv.OriginPath, "/")
-	if origin != "" && !strings.HasSuffix(origin, "/") {
-		origin += "/"
-	}
-	limit := inv.MaxPaths
-	if limit <= 0 {
-		limit = 15
-	}
-	var keys []string
-	for _, c := range p.Changed() {
-		keys = append(keys, c.Key)
-	}
-	return cdn.Paths(keys, origin, limit)
+	return cdn.Paths(p.ChangedKeys(), inv.OriginPath, inv.MaxPaths)
 }

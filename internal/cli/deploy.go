@@ -77,7 +77,7 @@ invalidation. --wait waits until CloudFront reports it Completed.`,
 	fl.StringVar(&f.settings.KMSKeyID, "sse-kms-key-id", "", "KMS key for --sse aws:kms")
 	fl.StringVar(&f.invalidate, "invalidate", "", "CloudFront distribution ID to invalidate the changed paths of")
 	fl.BoolVar(&f.wait, "wait", false, "with --invalidate, wait until the invalidation is Completed")
-	fl.IntVar(&f.maxPaths, "invalidate-max-paths", 15, "more changed paths than this are collapsed to folder wildcards (/* at most)")
+	fl.IntVar(&f.maxPaths, "invalidate-max-paths", cdn.DefaultMaxPaths, "more changed paths than this are collapsed to folder wildcards (/* at most)")
 	fl.StringVar(&f.originPath, "cdn-origin-path", "", "the bucket prefix the distribution serves as / (its origin path; default: the bucket's root)")
 	fl.StringVar(&f.cdnProfile, "cdn-profile", "", "AWS profile for CloudFront (default: --profile)")
 	fl.BoolVar(&f.all, "invalidate-all", false, "invalidate /* even if nothing changed (after a deploy whose invalidation failed)")
@@ -119,10 +119,6 @@ func (a *app) deploy(ctx context.Context, f *deployFlags, dirArg, dstArg string)
 	if (f.wait || f.all) && f.invalidate == "" {
 		return usagef("--wait and --invalidate-all go with --invalidate")
 	}
-	origin := strings.TrimPrefix(f.originPath, "/")
-	if origin != "" && !strings.HasSuffix(origin, "/") {
-		origin += "/"
-	}
 	dirLoc, _ := location.Parse(dirArg)
 	dir := &store.Dir{Root: dirLoc.Dir}
 	st, err := a.openStore(ctx, dstLoc, f.dst, false)
@@ -140,11 +136,7 @@ func (a *app) deploy(ctx context.Context, f *deployFlags, dirArg, dstArg string)
 	case f.all:
 		paths = []string{"/*"}
 	case f.invalidate != "" && !plan.Empty():
-		var keys []string
-		for _, c := range plan.Changed() {
-			keys = append(keys, c.Key)
-		}
-		paths = cdn.Paths(keys, origin, f.maxPaths)
+		paths = cdn.Paths(plan.ChangedKeys(), f.originPath, f.maxPaths)
 	}
 	report := func(c deploy.Change, err error) {
 		switch {
@@ -180,10 +172,10 @@ func (a *app) deploy(ctx context.Context, f *deployFlags, dirArg, dstArg string)
 		sum.Invalidation, sum.Status, sum.Paths = res.ID, res.Status, paths
 	}
 	a.printDeploySummary(sum, f, plan)
-	if applyErr != nil {
+	if applyErr != nil && sum.Failed > 0 {
 		return failedError{int64(sum.Failed)}
 	}
-	return nil
+	return applyErr
 }
 
 // invalidateCDN invalidates paths, with a caller reference derived from

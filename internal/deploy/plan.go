@@ -56,8 +56,17 @@ type Plan struct {
 // Empty reports whether the deploy changes nothing.
 func (p Plan) Empty() bool { return len(p.Uploads) == 0 && len(p.Deletes) == 0 }
 
-// Changed are the keys written or removed, for a CDN invalidation.
+// Changed are the changes: uploads, then deletes.
 func (p Plan) Changed() []Change { return append(slices.Clone(p.Uploads), p.Deletes...) }
+
+// ChangedKeys are the keys written or removed, for a CDN invalidation.
+func (p Plan) ChangedKeys() []string {
+	var keys []string
+	for _, c := range p.Changed() {
+		keys = append(keys, c.Key)
+	}
+	return keys
+}
 
 // Digest identifies what the plan writes and removes (keys and content),
 // for a CDN invalidation's caller reference: the same deploy retried has
