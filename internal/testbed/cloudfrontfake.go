@@ -6,17 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudfront"
 )
 
@@ -44,17 +41,10 @@ import (
 // by AccessKey/SecretKey. A request that fails the check, is not the
 // XML the SDK sends, or calls an operation the fake lacks, fails the test.
 type CloudFront struct {
-	URL       string // endpoint, http://127.0.0.1:PORT
-	AccessKey string // the only credentials accepted (Client uses them)
-	SecretKey string
-
-	t   testing.TB
-	srv *httptest.Server
+	fakeServer
 	mux *http.ServeMux
 
-	mu            sync.Mutex
 	dists         map[string][]*cfInvalidation // by distribution id, in creation order
-	calls         map[string]int
 	fails         []cfFailure
 	completeAfter int
 }
@@ -90,11 +80,7 @@ const cloudFrontNS = "http://cloudfront.amazonaws.com/doc/2020-05-31/"
 func NewCloudFront(t testing.TB) *CloudFront {
 	t.Helper()
 	s := &CloudFront{
-		AccessKey:     "FAKECFACCESSKEY",
-		SecretKey:     "fake-cloudfront-secret-" + randomHex(8),
-		t:             t,
 		dists:         map[string][]*cfInvalidation{},
-		calls:         map[string]int{},
 		completeAfter: 2,
 	}
 	s.mux = http.NewServeMux()
@@ -104,9 +90,7 @@ func NewCloudFront(t testing.TB) *CloudFront {
 		s.t.Errorf("fake CloudFront: %s %s is not implemented", r.Method, r.URL.Path)
 		writeCFError(w, http.StatusNotImplemented, "NotImplemented", "fake CloudFront: "+r.Method+" "+r.URL.Path+" is not implemented")
 	})
-	s.srv = httptest.NewServer(s)
-	s.URL = s.srv.URL
-	t.Cleanup(s.srv.Close)
+	s.start(t, "cloudfront", s)
 	return s
 }
 
@@ -117,7 +101,7 @@ func (s *CloudFront) Client() *cloudfront.Client {
 	return cloudfront.New(cloudfront.Options{
 		Region:       cloudFrontRegion,
 		BaseEndpoint: aws.String(s.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+		Credentials:  s.creds(),
 		HTTPClient:   awshttp.NewBuildableClient(),
 		Retryer: retry.NewStandard(func(o *retry.StandardOptions) {
 			o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
@@ -182,14 +166,6 @@ func (s *CloudFront) Invalidations(distributionID string) []CloudFrontInvalidati
 		out = append(out, c)
 	}
 	return out
-}
-
-// Calls returns how many requests of operation op ("CreateInvalidation",
-// "GetInvalidation") the fake has answered, failed ones included.
-func (s *CloudFront) Calls(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[op]
 }
 
 func (s *CloudFront) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -6,17 +6,14 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/codepipeline"
 )
 
@@ -42,17 +39,10 @@ import (
 // AccessKey/SecretKey. A request that fails the check, or uses an
 // operation or a field the fake lacks, fails the test.
 type CodePipeline struct {
-	URL       string // endpoint, http://127.0.0.1:PORT
-	AccessKey string // the only credentials accepted (Client uses them)
-	SecretKey string
+	fakeServer
 
-	t   testing.TB
-	srv *httptest.Server
-
-	mu    sync.Mutex
 	jobs  map[string]*CodePipelineResult // nil: open, not reported yet
 	fails []string                       // error codes of the next requests
-	calls map[string]int
 }
 
 // CodePipelineResult is what a job was reported with.
@@ -72,15 +62,9 @@ const codePipelineTarget = "CodePipeline_20150709."
 func NewCodePipeline(t testing.TB) *CodePipeline {
 	t.Helper()
 	c := &CodePipeline{
-		AccessKey: "FAKECODEPIPELINEKEY",
-		SecretKey: "fake-codepipeline-secret-" + randomHex(8),
-		t:         t,
-		jobs:      map[string]*CodePipelineResult{},
-		calls:     map[string]int{},
+		jobs: map[string]*CodePipelineResult{},
 	}
-	c.srv = httptest.NewServer(c)
-	c.URL = c.srv.URL
-	t.Cleanup(c.srv.Close)
+	c.start(t, "codepipeline", c)
 	return c
 }
 
@@ -90,7 +74,7 @@ func (c *CodePipeline) Client(opts ...func(*codepipeline.Options)) *codepipeline
 	return codepipeline.New(codepipeline.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(c.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider(c.AccessKey, c.SecretKey, ""),
+		Credentials:  c.creds(),
 		HTTPClient:   awshttp.NewBuildableClient(),
 	}, opts...)
 }
@@ -137,14 +121,6 @@ func (c *CodePipeline) FailNext(code string, n int) {
 	for range n {
 		c.fails = append(c.fails, code)
 	}
-}
-
-// Calls returns how many requests of operation op (e.g.
-// "PutJobSuccessResult") the fake has answered, failed ones included.
-func (c *CodePipeline) Calls(op string) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.calls[op]
 }
 
 // cpError is an error answer of the JSON protocol.

@@ -7,18 +7,15 @@ import (
 	"io"
 	"mime"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sns"
 )
 
@@ -43,16 +40,9 @@ import (
 // request that fails the check, or calls an operation or parameter the
 // fake lacks, fails the test.
 type SNS struct {
-	URL       string // endpoint, http://127.0.0.1:PORT
-	AccessKey string // the only credentials accepted (Client uses them)
-	SecretKey string
+	fakeServer
 
-	t   testing.TB
-	srv *httptest.Server
-
-	mu     sync.Mutex
 	topics map[string]*snsTopic // by ARN
-	calls  map[string]int
 	seq    int
 }
 
@@ -83,15 +73,9 @@ const snsXMLNS = "https://sns.amazonaws.com/doc/2010-03-31/"
 func NewSNS(t testing.TB) *SNS {
 	t.Helper()
 	s := &SNS{
-		AccessKey: "FAKESNSACCESSKEY",
-		SecretKey: "fake-sns-secret-" + randomHex(8),
-		t:         t,
-		topics:    map[string]*snsTopic{},
-		calls:     map[string]int{},
+		topics: map[string]*snsTopic{},
 	}
-	s.srv = httptest.NewServer(s)
-	s.URL = s.srv.URL
-	t.Cleanup(s.srv.Close)
+	s.start(t, "sns", s)
 	return s
 }
 
@@ -100,7 +84,7 @@ func (s *SNS) Client() *sns.Client {
 	return sns.New(sns.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(s.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+		Credentials:  s.creds(),
 		HTTPClient:   awshttp.NewBuildableClient(),
 	})
 }
@@ -167,14 +151,6 @@ func (s *SNS) Topics() []string {
 	}
 	sort.Strings(arns)
 	return arns
-}
-
-// Calls returns how many requests of operation op (e.g. "Publish") the
-// fake has answered, errors included.
-func (s *SNS) Calls(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[op]
 }
 
 // snsError is an error answer: code, HTTP status, and whether the caller

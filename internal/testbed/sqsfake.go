@@ -10,20 +10,17 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"path"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
@@ -50,19 +47,12 @@ import (
 // A request that fails the check, or calls an operation the fake lacks,
 // fails the test.
 type SQS struct {
-	URL       string // endpoint, http://127.0.0.1:PORT
-	AccessKey string // the only credentials accepted (Client uses them)
-	SecretKey string
-
-	t      testing.TB
-	srv    *httptest.Server
+	fakeServer
 	closed chan struct{} // ends long polls so the server can close
 
-	mu      sync.Mutex
 	changed chan struct{} // closed and replaced on every change; wakes long polls
 	queues  map[string]*sqsQueue
 	handles map[string]*sqsMessage // every receipt handle ever issued
-	calls   map[string]int
 	seq     int
 }
 
@@ -97,21 +87,13 @@ type sqsMessage struct {
 func NewSQS(t testing.TB) *SQS {
 	t.Helper()
 	s := &SQS{
-		AccessKey: "FAKESQSACCESSKEY",
-		SecretKey: "fake-sqs-secret-" + randomHex(8),
-		t:         t,
-		closed:    make(chan struct{}),
-		changed:   make(chan struct{}),
-		queues:    map[string]*sqsQueue{},
-		handles:   map[string]*sqsMessage{},
-		calls:     map[string]int{},
+		closed:  make(chan struct{}),
+		changed: make(chan struct{}),
+		queues:  map[string]*sqsQueue{},
+		handles: map[string]*sqsMessage{},
 	}
-	s.srv = httptest.NewServer(s)
-	s.URL = s.srv.URL
-	t.Cleanup(func() {
-		close(s.closed)
-		s.srv.Close()
-	})
+	s.start(t, "sqs", s)
+	t.Cleanup(func() { close(s.closed) }) // runs first: ends long polls, so the server can close
 	return s
 }
 
@@ -120,17 +102,9 @@ func (s *SQS) Client() *sqs.Client {
 	return sqs.New(sqs.Options{
 		Region:       Region,
 		BaseEndpoint: aws.String(s.URL),
-		Credentials:  credentials.NewStaticCredentialsProvider(s.AccessKey, s.SecretKey, ""),
+		Credentials:  s.creds(),
 		HTTPClient:   awshttp.NewBuildableClient(),
 	})
-}
-
-// Calls returns how many requests of operation op (e.g. "DeleteMessageBatch")
-// the fake has answered.
-func (s *SQS) Calls(op string) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.calls[op]
 }
 
 // sqsError is an error answer; query is the code of the older query
