@@ -65,7 +65,7 @@ Lambda. See docs/lambda.md.`,
 				if err != nil {
 					return usageError{err}
 				}
-				w, err := worker.New(cmd.Context(), cfg, a.openEndpoint, replicate.Options{}, a.log)
+				w, err := worker.New(cmd.Context(), cfg, a.openEndpoint, replicate.Options{ServerSide: true}, a.log)
 				if err != nil {
 					return asUsage(err)
 				}

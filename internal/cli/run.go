@@ -99,7 +99,8 @@ func (a *app) run(ctx context.Context, f *runFlags) error {
 		a.log.Warn("the webhook accepts events from anyone: set " + rc.Webhook.TokenEnv + " (or run.webhook.token) to require a bearer token")
 	}
 
-	w, err := worker.New(ctx, cfg, a.openEndpoint, replicate.Options{}, a.log)
+	// Same endpoint and credentials: the server copies, no bytes pass here.
+	w, err := worker.New(ctx, cfg, a.openEndpoint, replicate.Options{ServerSide: true}, a.log)
 	if err != nil {
 		return asUsage(err)
 	}

@@ -28,7 +28,9 @@ type Options struct {
 	// retried from scratch before it fails (default 3).
 	Attempts int
 	// ServerSide allows server-side copies when source and destination
-	// share an endpoint and credentials (default true via New).
+	// share an endpoint and credentials. Callers set it (every command
+	// does, unless `--server-side=false`); the zero Options stream every
+	// byte through ferry.
 	ServerSide bool
 	// BytesPerSecond caps the bytes this copier reads from the source, all
 	// copies together (0: no cap). Server-side copies move no bytes
