@@ -10,10 +10,14 @@ import "slices"
 // too and carries no prefix; so the prefix condition is ...IfExists: a
 // listing that names a prefix outside the rules is denied, a request
 // without one (HeadBucket, or a listing of the whole bucket) is not,
-// because IAM cannot tell the two apart.
+// because IAM cannot tell the two apart. MinIO and Ceph RGW know no
+// ...IfExists operators and refuse a policy that has one, and their
+// HeadBucket would fail a plain StringLike: a bucket they serve gets an
+// unconditioned listing (the object statements still keep to the
+// prefixes).
 func listStatement(sid string, b bucket, prefixes []string, actions ...string) Statement {
 	st := Statement{Sid: sid, Effect: Allow, Action: actions, Resource: Strings{b.arn()}}
-	if !whole(prefixes) {
+	if !whole(prefixes) && b.AWS {
 		var pats []string
 		for _, p := range prefixes {
 			pats = append(pats, escape(p)+"*")

@@ -312,6 +312,14 @@ func (b *Bed) Setenv(t testing.TB) {
 		k, v, _ := strings.Cut(kv, "=")
 		t.Setenv(k, v)
 	}
+	// A test that added profiles keeps them (AddProfile's copies).
+	filesMu.Lock()
+	f := files[t]
+	filesMu.Unlock()
+	if f != nil {
+		t.Setenv("AWS_CONFIG_FILE", f.config)
+		t.Setenv("AWS_SHARED_CREDENTIALS_FILE", f.credentials)
+	}
 }
 
 // NewBucket creates a bucket with a unique name on the named server and

@@ -39,8 +39,7 @@ var (
 // credentials files into the test's temporary directory and points
 // AWS_CONFIG_FILE and AWS_SHARED_CREDENTIALS_FILE at the copies with
 // t.Setenv; every call appends p to them. The profiles tb-a, tb-b and
-// tb-vgw stay usable. Calling Bed.Setenv afterwards would point the
-// process back at the bed's own files, without p.
+// tb-vgw stay usable, and Bed.Setenv keeps the copies.
 //
 // A copy per test, rather than edits to the bed's files, keeps tests of
 // other packages (which share the bed) from seeing each other's users.
