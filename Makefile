@@ -2,7 +2,7 @@
 
 FUZZTIME ?= 20s
 
-.PHONY: build test testbed-up testbed-down demo fuzz lambda FORCE
+.PHONY: build test testbed-up testbed-down demo fuzz lambda bench FORCE
 
 build:
 	go build -o bin/ferry ./cmd/ferry
@@ -45,3 +45,8 @@ fuzz:
 			go test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) $$pkg; \
 		done; \
 	done
+
+# Benchmarks against rclone, mc mirror and the AWS CLI on a bed of its own
+# (bench/README.md); not part of `make test`. Needs a quiet machine.
+bench:
+	bench/bench.sh
