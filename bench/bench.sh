@@ -204,7 +204,7 @@ ver() { "$@" 2>/dev/null | head -1 | tr -d '"\\' || echo unknown; }
 cat >"$work/meta.json" <<EOF
 {"date":"$date","command":"make bench (RUNS=$RUNS)",
  "machine":"$(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr); servers and tools share the cores",
- "versions":{"ferry":"$(git rev-parse --short HEAD)","rclone":"$(ver rclone_run version)","mc":"$(ver "$MC" --version)","aws":"$(ver "$AWS" --version)","minio":"$(ver "$tools/minio" --version)"},
+ "versions":{"ferry":"$(git rev-parse --short HEAD)","rclone":"$(ver rclone_run version)","mc":"$(cat "$tools/.mc.version" 2>/dev/null || echo unknown)","aws":"$(ver "$AWS" --version)","minio":"$(cat "$tools/.minio.version" 2>/dev/null || echo unknown)"},
  "targets":[{"case":"small","metric":"objects/s","text":"at least 1.5x rclone","peer":"rclone","ratio":1.5},
             {"case":"large","metric":"MB/s","text":"at least the best peer and 80% of the limit","best_peer":true,"limit_fraction":0.8}],
  "notes":["rclone runs with AWS_CA_BUNDLE unset (rclone 1.60 cannot start with it set).","Each tool is given $CONC-way parallelism where it has a flag for it (ferry --concurrency, rclone --transfers/--checkers); mc mirror has none and runs with its own default.",
