@@ -119,6 +119,26 @@ timed() {
 
 mb() { "$TBSEED" -bed "$bed" mb "$1" "$2" >/dev/null; }
 
+# copiers CASE TITLE RUN UNITS METRIC SRC TO: ferry, rclone and mc mirror
+# each copy bucket SRC of server a into a new bucket CASE-TOOL-RUN on
+# server TO (a or b).
+copiers() {
+	local case=$1 title=$2 run=$3 units=$4 metric=$5 src=$6 to=$7
+	mb "$to" "$case-ferry-$run"
+	timed "$case" "$title" ferry "$run" "$units" "$metric" -- \
+		"$FERRY" sync "s3://$src" "s3://$case-ferry-$run" --src-profile tb-a --dst-profile "tb-$to" --concurrency "$CONC"
+	if [[ -n $RCLONE ]]; then
+		mb "$to" "$case-rclone-$run"
+		timed "$case" "$title" rclone "$run" "$units" "$metric" -- \
+			env -u AWS_CA_BUNDLE "$RCLONE" sync "a:$src" "$to:$case-rclone-$run" --transfers "$CONC" --checkers "$CONC"
+	fi
+	if [[ -x $MC ]]; then
+		mb "$to" "$case-mc-$run"
+		timed "$case" "$title" "mc mirror" "$run" "$units" "$metric" -- \
+			"$MC" mirror --quiet "a/$src" "$to/$case-mc-$run"
+	fi
+}
+
 # small: many small objects between two servers.
 title_small="$SMALL_N x 4 KiB, server a -> server b"
 mb a small-src
@@ -128,19 +148,7 @@ for run in $(seq "$RUNS"); do
 	mb b "limit-small-$run"
 	timed small "$title_small" "limit: raw PUT" "$run" "$SMALL_N" objects/s -- \
 		"$TBSEED" -bed "$bed" fill -n "$SMALL_N" -size 4096 -c "$CONC" b "limit-small-$run"
-	mb b "small-ferry-$run"
-	timed small "$title_small" ferry "$run" "$SMALL_N" objects/s -- \
-		"$FERRY" sync s3://small-src "s3://small-ferry-$run" --src-profile tb-a --dst-profile tb-b --concurrency "$CONC"
-	if [[ -n $RCLONE ]]; then
-		mb b "small-rclone-$run"
-		timed small "$title_small" rclone "$run" "$SMALL_N" objects/s -- \
-			env -u AWS_CA_BUNDLE "$RCLONE" sync a:small-src "b:small-rclone-$run" --transfers "$CONC" --checkers "$CONC"
-	fi
-	if [[ -x $MC ]]; then
-		mb b "small-mc-$run"
-		timed small "$title_small" "mc mirror" "$run" "$SMALL_N" objects/s -- \
-			"$MC" mirror --quiet a/small-src "b/small-mc-$run"
-	fi
+	copiers small "$title_small" "$run" "$SMALL_N" objects/s small-src b
 done
 skip small "$title_small" "aws s3 sync" "copies within one endpoint only: aws s3 sync cannot read one server and write another"
 
@@ -154,38 +162,14 @@ for run in $(seq "$RUNS"); do
 	mb b "limit-large-$run"
 	timed large "$title_large" "limit: raw PUT" "$run" "$total_mb" MB/s -- \
 		"$TBSEED" -bed "$bed" fill -n "$LARGE_N" -size $((LARGE_MIB << 20)) -c "$LARGE_N" b "limit-large-$run"
-	mb b "large-ferry-$run"
-	timed large "$title_large" ferry "$run" "$total_mb" MB/s -- \
-		"$FERRY" sync s3://large-src "s3://large-ferry-$run" --src-profile tb-a --dst-profile tb-b --concurrency "$CONC"
-	if [[ -n $RCLONE ]]; then
-		mb b "large-rclone-$run"
-		timed large "$title_large" rclone "$run" "$total_mb" MB/s -- \
-			env -u AWS_CA_BUNDLE "$RCLONE" sync a:large-src "b:large-rclone-$run" --transfers "$CONC" --checkers "$CONC"
-	fi
-	if [[ -x $MC ]]; then
-		mb b "large-mc-$run"
-		timed large "$title_large" "mc mirror" "$run" "$total_mb" MB/s -- \
-			"$MC" mirror --quiet a/large-src "b/large-mc-$run"
-	fi
+	copiers large "$title_large" "$run" "$total_mb" MB/s large-src b
 done
 skip large "$title_large" "aws s3 sync" "copies within one endpoint only"
 
 # copy: within one server, where the server can copy by itself.
 title_copy="$SMALL_N x 4 KiB within server a"
 for run in $(seq "$RUNS"); do
-	mb a "copy-ferry-$run"
-	timed copy "$title_copy" ferry "$run" "$SMALL_N" objects/s -- \
-		"$FERRY" sync s3://small-src "s3://copy-ferry-$run" --src-profile tb-a --dst-profile tb-a --concurrency "$CONC"
-	if [[ -n $RCLONE ]]; then
-		mb a "copy-rclone-$run"
-		timed copy "$title_copy" rclone "$run" "$SMALL_N" objects/s -- \
-			env -u AWS_CA_BUNDLE "$RCLONE" sync a:small-src "a:copy-rclone-$run" --transfers "$CONC" --checkers "$CONC"
-	fi
-	if [[ -x $MC ]]; then
-		mb a "copy-mc-$run"
-		timed copy "$title_copy" "mc mirror" "$run" "$SMALL_N" objects/s -- \
-			"$MC" mirror --quiet a/small-src "a/copy-mc-$run"
-	fi
+	copiers copy "$title_copy" "$run" "$SMALL_N" objects/s small-src a
 	if [[ -x $AWS ]]; then
 		mb a "copy-aws-$run"
 		timed copy "$title_copy" "aws s3 sync" "$run" "$SMALL_N" objects/s -- \

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/ferry-s3/ferry/internal/awsarn"
 	"github.com/ferry-s3/ferry/internal/endpoint"
 	"github.com/ferry-s3/ferry/internal/failure"
 )
@@ -108,36 +110,15 @@ func maxReceives(policy string) int {
 	return int(n)
 }
 
-// queueARNFromURL derives a queue's ARN from its URL:
-// https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (or the legacy
-// REGION.queue.amazonaws.com and queue.amazonaws.com forms) gives
-// arn:aws:sqs:REGION:ACCOUNT:NAME. Other hosts take region (default
-// us-east-1). It returns "" for a URL without /ACCOUNT/NAME.
+// queueARNFromURL derives a queue's ARN from its URL (awsarn.Queue);
+// hosts that name no region take region, default us-east-1. It returns ""
+// for a URL without /ACCOUNT/NAME.
 func queueARNFromURL(queueURL, region string) string {
-	u, err := url.Parse(queueURL)
+	arn, err := awsarn.Queue(queueURL, cmp.Or(region, "us-east-1"))
 	if err != nil {
 		return ""
 	}
-	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if len(parts) != 2 || parts[0] == "" || parts[1] == "" {
-		return ""
-	}
-	host, partition := u.Hostname(), "aws"
-	if h, ok := strings.CutSuffix(host, ".amazonaws.com.cn"); ok {
-		host, partition = h+".amazonaws.com", "aws-cn"
-	}
-	switch {
-	case host == "queue.amazonaws.com":
-		region = "us-east-1"
-	case strings.HasPrefix(host, "sqs.") && strings.HasSuffix(host, ".amazonaws.com"):
-		region = strings.TrimSuffix(strings.TrimPrefix(host, "sqs."), ".amazonaws.com")
-	case strings.HasSuffix(host, ".queue.amazonaws.com"):
-		region = strings.TrimSuffix(host, ".queue.amazonaws.com")
-	}
-	if region == "" {
-		region = "us-east-1"
-	}
-	return fmt.Sprintf("arn:%s:sqs:%s:%s:%s", partition, region, parts[0], parts[1])
+	return arn
 }
 
 // checkNATS connects to the NATS intake's server and asks for JetStream,

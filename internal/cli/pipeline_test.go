@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,7 +54,7 @@ func TestLambdaCodePipeline(t *testing.T) {
 	cmd.Env = append(cmd.Env, "AWS_LAMBDA_RUNTIME_API="+api.Addr(), "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID="+cp.AccessKey, "AWS_SECRET_ACCESS_KEY="+cp.SecretKey,
 		"AWS_ENDPOINT_URL_CODEPIPELINE="+cp.URL, "AWS_ENDPOINT_URL_CLOUDFRONT="+cf.URL)
-	var log syncBuffer
+	var log testbed.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -139,22 +138,4 @@ func TestLambdaCodePipeline(t *testing.T) {
 	if res.Success || !strings.Contains(res.FailureMessage, "E404NOSUCH does not exist") {
 		t.Fatalf("invalidate of an unknown distribution: %+v", res)
 	}
-}
-
-// syncBuffer is a buffer a child process writes to while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -68,11 +68,7 @@ func (a *app) retry(ctx context.Context, f *retryFlags) error {
 	if r := f.match.Rule; r != "" && !hasRule(cfg, r) {
 		return usagef("--rule %q: the config has no rule with this ID", r)
 	}
-	dir := f.dataDir
-	if dir == "" {
-		dir = cfg.Run.WithDefaults().DataDir
-	}
-	q, err := queue.OpenShared(dir)
+	q, err := openDaemonQueue(cfg, f.dataDir)
 	if err != nil {
 		return usageError{err}
 	}
@@ -118,4 +114,13 @@ func hasRule(cfg *config.Config, id string) bool {
 		}
 	}
 	return false
+}
+
+// openDaemonQueue opens the queue of the daemon that runs cfg, beside it:
+// in dataDir if given, else in the config's run.data_dir.
+func openDaemonQueue(cfg *config.Config, dataDir string) (*queue.Queue, error) {
+	if dataDir == "" {
+		dataDir = cfg.Run.WithDefaults().DataDir
+	}
+	return queue.OpenShared(dataDir)
 }

@@ -126,11 +126,7 @@ func (a *app) status(ctx context.Context, f *statusFlags, args []string) error {
 	if err != nil {
 		return asUsage(err)
 	}
-	dir := f.dataDir
-	if dir == "" {
-		dir = cfg.Run.WithDefaults().DataDir
-	}
-	q, err := queue.OpenShared(dir)
+	q, err := openDaemonQueue(cfg, f.dataDir)
 	if err != nil {
 		// Without the daemon's queue the buckets still tell what is
 		// replicated; only attempts and reasons are missing.

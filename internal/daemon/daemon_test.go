@@ -102,7 +102,7 @@ func TestWebhook(t *testing.T) {
 	a, b := bed.Client(t, testbed.A), bed.Client(t, testbed.B)
 	src := bed.NewBucket(t, testbed.A, testbed.BucketOpts{})
 	dst := bed.NewBucket(t, testbed.B, testbed.BucketOpts{})
-	var log syncWriter
+	var log testbed.Buffer
 	url, _ := start(t, bed, fmt.Sprintf(`
 source: {bucket: %s, profile: tb-a}
 destinations: [{bucket: %s, profile: tb-b}]

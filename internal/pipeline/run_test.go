@@ -1,14 +1,12 @@
 package pipeline_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -25,7 +23,7 @@ type bed struct {
 	fake *testbed.CodePipeline
 	rep  pipeline.Reporter
 	job  pipeline.Job
-	logs *syncBuffer
+	logs *testbed.Buffer
 	log  *slog.Logger
 }
 
@@ -38,7 +36,7 @@ func newBed(t *testing.T) *bed {
 		fake: fake,
 		rep:  pipeline.NewReporter(fake.Client(func(o *codepipeline.Options) { o.RetryMaxAttempts = 1 })),
 		job:  pipeline.Job{ID: fake.NewJob(), AccountID: "111122223333"},
-		logs: &syncBuffer{},
+		logs: &testbed.Buffer{},
 	}
 	b.log = slog.New(slog.NewTextHandler(b.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	return b
@@ -56,22 +54,6 @@ func (b *bed) run(t *testing.T, in time.Duration, action pipeline.Action) (testb
 	return r, err
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 func TestRunSuccess(t *testing.T) {
 	t.Parallel()

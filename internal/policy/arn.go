@@ -5,19 +5,9 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
-)
 
-// partition is the ARN partition of a region ("aws" when the region is
-// unknown: a wildcard region cannot say more).
-func partition(region string) string {
-	switch {
-	case strings.HasPrefix(region, "cn-"):
-		return "aws-cn"
-	case strings.HasPrefix(region, "us-gov-"):
-		return "aws-us-gov"
-	}
-	return "aws"
-}
+	"github.com/ferry-s3/ferry/internal/awsarn"
+)
 
 // dnsSuffix is the service endpoint suffix of a region's partition.
 func dnsSuffix(region string) string {
@@ -76,28 +66,14 @@ func accountOf(arn string) string {
 	return ""
 }
 
-// queueARN turns an SQS queue URL into the queue's ARN. AWS URLs are
-// https://sqs.REGION.amazonaws.com/ACCOUNT/NAME (or the legacy
-// https://REGION.queue.amazonaws.com/...); any other host keeps its
-// ACCOUNT/NAME path and takes the region given (or "*").
+// queueARN turns an SQS queue URL into the queue's ARN and name; a host
+// that names no region takes region (or "*").
 func queueARN(rawURL, region string) (arn, name string, ok bool) {
-	u, err := url.Parse(rawURL)
+	a, err := awsarn.Queue(rawURL, orAny(region))
 	if err != nil {
 		return "", "", false
 	}
-	parts := strings.Split(strings.Trim(u.Path, "/"), "/")
-	if len(parts) != 2 || parts[1] == "" {
-		return "", "", false
-	}
-	account, name := parts[0], parts[1]
-	labels := strings.Split(u.Hostname(), ".")
-	switch {
-	case len(labels) >= 4 && labels[0] == "sqs":
-		region = labels[1]
-	case len(labels) >= 4 && labels[1] == "queue":
-		region = labels[0]
-	}
-	return "arn:" + partition(region) + ":sqs:" + orAny(region) + ":" + account + ":" + name, name, true
+	return a, a[strings.LastIndexByte(a, ':')+1:], true
 }
 
 // regionOfARN is the region field of an ARN, or "".

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ferry-s3/ferry/internal/awsarn"
 	"github.com/ferry-s3/ferry/internal/config"
 )
 
@@ -89,7 +90,7 @@ func Generate(cfg *config.Config, opt Options) (*Set, error) {
 		return nil, errors.New("nothing to write a policy for: give a config (or deploys, invalidations, CodePipeline)")
 	}
 	g := &generator{o: o, set: &Set{Runtime: o.Runtime, Name: o.RoleName}, actors: map[string]*actor{}}
-	g.src.Part, g.src.Region = partition(o.Region), o.Region
+	g.src.Part, g.src.Region = awsarn.Partition(o.Region), o.Region
 	if cfg != nil {
 		if cfg.Replication == nil {
 			return nil, errors.New("policy: the configuration has no rules (load it with config.Load)")
@@ -408,7 +409,7 @@ func (g *generator) deploys() {
 	ids := map[string]int{}
 	for _, u := range g.o.Deploys {
 		name, prefix, _ := parseS3URL(u) // checked by Options.check
-		t := deployTarget{bucket: bucket{Name: name, AWS: true, Part: partition(g.o.Region), Region: g.o.Region}, Prefix: prefix}
+		t := deployTarget{bucket: bucket{Name: name, AWS: true, Part: awsarn.Partition(g.o.Region), Region: g.o.Region}, Prefix: prefix}
 		t.ID = camel(name + "-" + prefix)
 		if n := ids[t.ID]; n > 0 {
 			t.ID = fmt.Sprintf("%s%d", t.ID, n+1)

@@ -2,6 +2,8 @@ package policy
 
 import (
 	"strings"
+
+	"github.com/ferry-s3/ferry/internal/awsarn"
 )
 
 // kmsKey is a KMS key as a policy names it.
@@ -35,7 +37,7 @@ func resolveKey(written, region, account string) kmsKey {
 			return k
 		}
 	}
-	base := "arn:" + partition(k.Region) + ":kms:" + orAny(k.Region) + ":" + orAny(k.Account) + ":key/"
+	base := "arn:" + awsarn.Partition(k.Region) + ":kms:" + orAny(k.Region) + ":" + orAny(k.Account) + ":key/"
 	if strings.HasPrefix(written, "alias/") {
 		k.Alias = written
 		k.ARN = base + "*"

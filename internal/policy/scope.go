@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ferry-s3/ferry/internal/awsarn"
 	"github.com/ferry-s3/ferry/internal/config"
 	"github.com/ferry-s3/ferry/internal/rules"
 )
@@ -67,7 +68,7 @@ func resolveBucket(name string, o endpointOptions, profile func(string) Profile,
 	b := bucket{Name: name, Profile: o.Profile, Region: cmp.Or(o.Region, p.Region, region),
 		Endpoint: cmp.Or(o.EndpointURL, p.EndpointURL), RoleARN: p.RoleARN, ExternalID: p.ExternalID}
 	b.AWS = isAWSEndpoint(b.Endpoint)
-	b.Part = partition(b.Region)
+	b.Part = awsarn.Partition(b.Region)
 	return b
 }
 

@@ -3,6 +3,7 @@ package policy
 import (
 	"fmt"
 
+	"github.com/ferry-s3/ferry/internal/awsarn"
 	"github.com/ferry-s3/ferry/internal/config"
 )
 
@@ -112,7 +113,7 @@ func trustPolicy(rt Runtime, account, region string) *Document {
 		// AWS's advice for task roles: only tasks of this account's
 		// clusters (the confused deputy problem).
 		st.Condition = Conditions{}.
-			add("ArnLike", "aws:SourceArn", fmt.Sprintf("arn:%s:ecs:%s:%s:*", partition(region), orAny(region), account)).
+			add("ArnLike", "aws:SourceArn", fmt.Sprintf("arn:%s:ecs:%s:%s:*", awsarn.Partition(region), orAny(region), account)).
 			add("StringEquals", "aws:SourceAccount", account)
 	}
 	return &Document{Version: Version, Statement: []Statement{st}}
