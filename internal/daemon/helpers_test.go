@@ -5,7 +5,6 @@ import (
 	"slices"
 )
 
-
 func sortStable[T any](s []T, less func(a, b T) bool) {
 	slices.SortStableFunc(s, func(a, b T) int {
 		switch {

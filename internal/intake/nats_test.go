@@ -145,9 +145,9 @@ func TestNATSBackoffMaxDeliver(t *testing.T) {
 	js := jetStream(t, bed)
 	stream, subject := natsScratch(t, js)
 	rec := &recorder{fail: func([]event.Event, int) error { return errors.New("destination down") }}
-	var logs logBuffer
+	var logs testbed.Buffer
 	stop := run(t, &NATS{URL: bed.NATSURL(), Stream: stream, Subject: subject, Durable: "ferry", Handle: rec.handle,
-		MaxDeliver: 3, Backoff: Backoff{Min: 500 * time.Millisecond, Max: time.Second}, Log: logs.logger()})
+		MaxDeliver: 3, Backoff: Backoff{Min: 500 * time.Millisecond, Max: time.Second}, Log: logs.Logger()})
 	eventually(t, 10*time.Second, "the stream", func() bool { _, err := js.Stream(context.Background(), stream); return err == nil })
 	publish(t, js, subject, s3Event("src", "k"))
 	eventually(t, 10*time.Second, "three deliveries", func() bool { return rec.count() == 3 })
@@ -164,7 +164,7 @@ func TestNATSBackoffMaxDeliver(t *testing.T) {
 	if d := ts[2].Sub(ts[1]); d < time.Second-slack || d > 3*time.Second {
 		t.Errorf("third delivery after %v, want about 1s", d)
 	}
-	if n := len(logs.lines("gives up")); n != 1 {
+	if n := len(logs.Lines("gives up")); n != 1 {
 		t.Errorf("%d 'gives up' log lines, want 1:\n%s", n, logs.String())
 	}
 }
@@ -177,8 +177,8 @@ func TestNATSMalformed(t *testing.T) {
 	js := jetStream(t, bed)
 	stream, subject := natsScratch(t, js)
 	rec := &recorder{}
-	var logs logBuffer
-	stop := run(t, &NATS{URL: bed.NATSURL(), Stream: stream, Subject: subject, Durable: "ferry", Handle: rec.handle, Log: logs.logger()})
+	var logs testbed.Buffer
+	stop := run(t, &NATS{URL: bed.NATSURL(), Stream: stream, Subject: subject, Durable: "ferry", Handle: rec.handle, Log: logs.Logger()})
 	eventually(t, 10*time.Second, "the stream", func() bool { _, err := js.Stream(context.Background(), stream); return err == nil })
 	publish(t, js, subject, "garbage SECRET-BODY", s3Event("src", "good"))
 	eventually(t, 10*time.Second, "both messages settled", func() bool {
@@ -189,7 +189,7 @@ func TestNATSMalformed(t *testing.T) {
 	if got := rec.keys(); !slices.Equal(got, []string{"src/good"}) {
 		t.Errorf("handled %q, want [src/good]", got)
 	}
-	lines := logs.lines("malformed")
+	lines := logs.Lines("malformed")
 	if len(lines) != 1 || !strings.Contains(lines[0], "stream_seq=1") || strings.Contains(lines[0], "SECRET") {
 		t.Errorf("malformed log lines %q: want one, with the sequence and without the body", lines)
 	}

@@ -1,12 +1,10 @@
 package intake
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -58,37 +56,6 @@ func snsWrapped(msg string) string {
 		"Timestamp": time.Now().UTC().Format(time.RFC3339),
 	})
 	return string(b)
-}
-
-// logBuffer is a slog.Logger writing text lines to a buffer.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
-
-// lines returns the log lines that contain s.
-func (l *logBuffer) lines(s string) []string {
-	var out []string
-	for _, line := range strings.Split(l.String(), "\n") {
-		if strings.Contains(line, s) {
-			out = append(out, line)
-		}
-	}
-	return out
 }
 
 // eventually polls cond until it holds or the timeout passes.
@@ -271,9 +238,9 @@ func TestSQSBackoffToDLQ(t *testing.T) {
 	q := sqsQueue(t, fake, "failing", 3, nil)
 	sqsSend(t, fake, q, s3Event("src", "k"))
 	rec := &recorder{fail: func([]event.Event, int) error { return errors.New("destination down") }}
-	var logs logBuffer
+	var logs testbed.Buffer
 	stop := run(t, &SQS{Client: fake.Client(), QueueURL: q, Handle: rec.handle,
-		Backoff: Backoff{Min: time.Second, Max: 2 * time.Second}, Log: logs.logger()})
+		Backoff: Backoff{Min: time.Second, Max: 2 * time.Second}, Log: logs.Logger()})
 	eventually(t, 20*time.Second, "the message in the DLQ", func() bool { return len(fake.Messages("failing-dlq")) == 1 })
 	stop()
 	ts := rec.times()
@@ -290,7 +257,7 @@ func TestSQSBackoffToDLQ(t *testing.T) {
 	if len(fake.Messages("failing")) != 0 {
 		t.Error("message still in the source queue")
 	}
-	if n := len(logs.lines("handler failed")); n != 3 {
+	if n := len(logs.Lines("handler failed")); n != 3 {
 		t.Errorf("%d 'handler failed' log lines, want 3:\n%s", n, logs.String())
 	}
 }
@@ -304,15 +271,15 @@ func TestSQSMalformed(t *testing.T) {
 	q := sqsQueue(t, fake, "mixed", 2, nil)
 	sqsSend(t, fake, q, "garbage SECRET-BODY", s3Event("src", "good"))
 	rec := &recorder{}
-	var logs logBuffer
+	var logs testbed.Buffer
 	stop := run(t, &SQS{Client: fake.Client(), QueueURL: q, Handle: rec.handle,
-		Backoff: Backoff{Min: time.Second, Max: time.Second}, Log: logs.logger()})
+		Backoff: Backoff{Min: time.Second, Max: time.Second}, Log: logs.Logger()})
 	eventually(t, 20*time.Second, "the malformed message in the DLQ", func() bool { return len(fake.Messages("mixed-dlq")) == 1 })
 	stop()
 	if got := rec.keys(); len(got) != 1 || got[0] != "src/good" {
 		t.Errorf("handled %v, want [src/good]", got)
 	}
-	lines := logs.lines("malformed")
+	lines := logs.Lines("malformed")
 	if len(lines) != 2 {
 		t.Fatalf("%d 'malformed' log lines, want 2 (one per delivery):\n%s", len(lines), logs.String())
 	}

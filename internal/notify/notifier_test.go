@@ -1,7 +1,6 @@
 package notify_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -26,26 +25,6 @@ import (
 	"github.com/ferry-s3/ferry/internal/notify"
 	"github.com/ferry-s3/ferry/internal/testbed"
 )
-
-// logBuffer collects a Notifier's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
 // fakeOpener reaches one of the testbed's fakes, and records the options
 // it was asked for.
@@ -124,10 +103,10 @@ func TestNotifierWebhook(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	var log logBuffer
+	var log testbed.Buffer
 	n := newNotifier(t, &config.Notifications{
 		Targets: []config.NotifyTarget{{Webhook: &config.NotifyWebhook{URL: srv.URL + "/ferry", TokenEnv: "FERRY_TEST_HOOK_TOKEN"}}},
-	}, nil, log.logger())
+	}, nil, log.Logger())
 	if s := n.Secrets(); len(s) != 1 || s[0] != token {
 		t.Errorf("Secrets = %q", s)
 	}
@@ -256,10 +235,10 @@ func TestNotifierRetriesWebhook(t *testing.T) {
 		}
 	}))
 	defer srv.Close()
-	var log logBuffer
+	var log testbed.Buffer
 	n := newNotifier(t, &config.Notifications{
 		Targets: []config.NotifyTarget{{Webhook: &config.NotifyWebhook{URL: srv.URL}}},
-	}, nil, log.logger())
+	}, nil, log.Logger())
 	n.Send(docEvent())
 	closeNotifier(t, n)
 	if calls.Load() != 2 {
@@ -280,10 +259,10 @@ func TestNotifierWebhookRejected(t *testing.T) {
 		http.Error(w, "bad token", http.StatusUnauthorized)
 	}))
 	defer srv.Close()
-	var log logBuffer
+	var log testbed.Buffer
 	n := newNotifier(t, &config.Notifications{Targets: []config.NotifyTarget{{
 		Webhook: &config.NotifyWebhook{URL: srv.URL + "/hook?key=query-s3cret", Token: "token-s3cret"},
-	}}}, nil, log.logger())
+	}}}, nil, log.Logger())
 	n.Send(docEvent())
 	closeNotifier(t, n)
 	if calls.Load() != 1 {
@@ -304,10 +283,10 @@ func TestNotifierWebhookRejected(t *testing.T) {
 func TestNotifierUnknownSNSTopic(t *testing.T) {
 	fake := testbed.NewSNS(t)
 	missing := fake.TopicARN("no-such-topic")
-	var log logBuffer
+	var log testbed.Buffer
 	open := &fakeOpener{url: fake.URL, key: fake.AccessKey, secret: fake.SecretKey}
 	n := newNotifier(t, &config.Notifications{Targets: []config.NotifyTarget{{SNS: &config.NotifySNS{TopicARN: missing}}}},
-		open.open, log.logger())
+		open.open, log.Logger())
 	n.Send(docEvent())
 	closeNotifier(t, n)
 
@@ -341,9 +320,9 @@ func TestNotifierDropsWhenFull(t *testing.T) {
 			close(release)
 		}
 	}()
-	var log logBuffer
+	var log testbed.Buffer
 	n := newNotifier(t, &config.Notifications{Targets: []config.NotifyTarget{{Webhook: &config.NotifyWebhook{URL: srv.URL}}}},
-		nil, log.logger())
+		nil, log.Logger())
 
 	// Occupy every worker, then fill the buffer (10,000), then overflow.
 	const workers, buffer, extra = 4, 10000, 50

@@ -54,7 +54,6 @@ func (b *bed) run(t *testing.T, in time.Duration, action pipeline.Action) (testb
 	return r, err
 }
 
-
 func TestRunSuccess(t *testing.T) {
 	t.Parallel()
 	b := newBed(t)

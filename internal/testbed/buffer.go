@@ -2,6 +2,8 @@ package testbed
 
 import (
 	"bytes"
+	"log/slog"
+	"strings"
 	"sync"
 )
 
@@ -22,4 +24,18 @@ func (s *Buffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// Logger is a text logger (level info) writing to the buffer.
+func (s *Buffer) Logger() *slog.Logger { return slog.New(slog.NewTextHandler(s, nil)) }
+
+// Lines returns the lines written that contain sub.
+func (s *Buffer) Lines(sub string) []string {
+	var out []string
+	for _, line := range strings.Split(s.String(), "\n") {
+		if strings.Contains(line, sub) {
+			out = append(out, line)
+		}
+	}
+	return out
 }
