@@ -9,7 +9,9 @@
 #   a    MinIO      127.0.0.1:${FERRY_TB_PORT_A:-19000}   (console: port+1)
 #   b    MinIO      127.0.0.1:${FERRY_TB_PORT_B:-19100}   (console: port+1)
 #   vgw  versitygw  127.0.0.1:${FERRY_TB_PORT_VGW:-19200} (posix backend, versioning on)
-#   nats nats-server 127.0.0.1:${FERRY_TB_PORT_NATS:-19300} (JetStream; monitoring: port+1)
+#   nats nats-server 127.0.0.1:${FERRY_TB_PORT_NATS:-19300} (JetStream; monitoring: port+1),
+#        the first node of a 3-node JetStream cluster: nats2 on port+2 (monitoring
+#        port+3), nats3 on port+4 (port+5); cluster routes on port+6..port+8
 # MinIO a sends bucket notifications to webhook targets hook1..hook3 at
 # http://127.0.0.1:${FERRY_TB_PORT_HOOK:-19350}+0..2/events (nothing listens
 # there: tests do) and to the NATS JetStream target "js" (subject
@@ -22,7 +24,8 @@
 set -euo pipefail
 
 # nats first: MinIO a publishes to it.
-SERVERS=(nats a b vgw)
+SERVERS=(nats nats2 nats3 a b vgw)
+NATS_NODES=(nats nats2 nats3)
 S3_SERVERS=(a b vgw)
 KMS_KEY_NAME=ferry-key
 HOOKS=3                      # webhook targets hook1..hook$HOOKS of MinIO a
@@ -74,6 +77,18 @@ port_of() {
 	b) echo "${FERRY_TB_PORT_B:-19100}" ;;
 	vgw) echo "${FERRY_TB_PORT_VGW:-19200}" ;;
 	nats) echo "${FERRY_TB_PORT_NATS:-19300}" ;;
+	nats2) echo $((${FERRY_TB_PORT_NATS:-19300} + 2)) ;;
+	nats3) echo $((${FERRY_TB_PORT_NATS:-19300} + 4)) ;;
+	esac
+}
+
+# route_port NODE is the cluster port of a NATS node.
+route_port() {
+	local base=${FERRY_TB_PORT_NATS:-19300}
+	case $1 in
+	nats) echo $((base + 6)) ;;
+	nats2) echo $((base + 7)) ;;
+	nats3) echo $((base + 8)) ;;
 	esac
 }
 
@@ -87,7 +102,8 @@ ports_of() {
 	local p
 	p=$(port_of "$1")
 	case $1 in
-	a | b | nats) echo "$p $((p + 1))" ;;
+	a | b) echo "$p $((p + 1))" ;;
+	nats | nats2 | nats3) echo "$p $((p + 1)) $(route_port "$1")" ;;
 	vgw) echo "$p" ;;
 	esac
 }
@@ -268,13 +284,24 @@ start_server() {
 			--versioning-dir "$DIR/vgw-versions" \
 			"$DIR/vgw-data" </dev/null >>"$log" 2>&1 &
 		;;
-	nats)
-		mkdir -p "$DIR/nats-data"
+	nats | nats2 | nats3)
+		# One cluster of three: each node routes to the other two.
+		mkdir -p "$DIR/$name-data"
+		local node routes=()
+		for node in "${NATS_NODES[@]}"; do
+			[[ $node == "$name" ]] || routes+=("nats-route://$HOST:$(route_port "$node")")
+		done
 		"${run[@]}" "$NATS_SERVER" \
 			--addr "$HOST" --port "$port" \
 			--http_port "$((port + 1))" \
-			--server_name ferry-testbed \
-			--jetstream --store_dir "$DIR/nats-data" \
+			--server_name "ferry-testbed-$name" \
+			--cluster_name ferry-testbed \
+			--cluster "nats://$HOST:$(route_port "$name")" \
+			--routes "$(
+				IFS=,
+				echo "${routes[*]}"
+			)" \
+			--jetstream --store_dir "$DIR/$name-data" \
 			</dev/null >>"$log" 2>&1 &
 		;;
 	esac
@@ -294,9 +321,10 @@ ready() {
 		code=$(http_status "$port" /)
 		[[ -n $code ]]
 		;;
-	nats)
-		# 200 once JetStream is up.
-		code=$(http_status "$((port + 1))" '/healthz?js-enabled-only=true')
+	nats | nats2 | nats3)
+		# 200 once JetStream is up and current with the cluster's meta
+		# leader: the cluster can create streams.
+		code=$(http_status "$((port + 1))" /healthz)
 		[[ $code == 200 ]]
 		;;
 	esac
@@ -356,6 +384,8 @@ write_files() {
 		echo "# NATS with JetStream. MinIO a publishes bucket events (target"
 		echo "# arn:minio:sqs::$NATS_TARGET:nats) to FERRY_TB_NATS_SUBJECT; tests keep them in stream FERRY_TB_NATS_STREAM."
 		echo "export FERRY_TB_NATS_URL=nats://$HOST:$(port_of nats)"
+		echo "# All three nodes of the bed's JetStream cluster (FERRY_TB_NATS_URL is the first)."
+		echo "export FERRY_TB_NATS_CLUSTER=nats://$HOST:$(port_of nats),nats://$HOST:$(port_of nats2),nats://$HOST:$(port_of nats3)"
 		echo "export FERRY_TB_NATS_TARGET=$NATS_TARGET"
 		echo "export FERRY_TB_NATS_SUBJECT=$NATS_SUBJECT"
 		echo "export FERRY_TB_NATS_STREAM=$NATS_STREAM"
@@ -402,7 +432,7 @@ cmd_up() {
 		say "already running in $DIR"
 	else
 		say "up in $DIR: a=$HOST:$(port_of a) b=$HOST:$(port_of b) vgw=$HOST:$(port_of vgw)" \
-			"nats=$HOST:$(port_of nats) hooks=$HOST:$(hook_port 1)-$(hook_port "$HOOKS") (started: ${started[*]})"
+			"nats=$HOST:$(port_of nats),$(port_of nats2),$(port_of nats3) hooks=$HOST:$(hook_port 1)-$(hook_port "$HOOKS") (started: ${started[*]})"
 	fi
 }
 

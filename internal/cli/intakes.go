@@ -8,6 +8,7 @@ import (
 	"github.com/ferry-s3/ferry/internal/config"
 	"github.com/ferry-s3/ferry/internal/event"
 	"github.com/ferry-s3/ferry/internal/intake"
+	"github.com/ferry-s3/ferry/internal/shared"
 )
 
 // durableIntakes builds the SQS and NATS intakes of the config. Both hand
@@ -26,8 +27,19 @@ func (a *app) durableIntakes(ctx context.Context, rc config.Run, handle func(con
 	}
 	if n := rc.NATS; n != nil {
 		j := &intake.NATS{URL: n.URL, Stream: n.Stream, Subject: n.Subject, Durable: n.Durable, Handle: handle,
-			Workers: n.Workers, Log: a.log.With("intake", "nats")}
+			Workers: n.Workers, AckWait: n.AckWait, Replicas: n.Replicas, Log: a.log.With("intake", "nats")}
 		runs = append(runs, j.Run)
 	}
 	return runs, nil
+}
+
+// openShared opens the state the `ferry run` processes of a NATS intake
+// share in JetStream (key locks, FAILED records); nil without NATS.
+func (a *app) openShared(ctx context.Context, rc config.Run) (*shared.Store, error) {
+	n := rc.NATS
+	if n == nil {
+		return nil, nil
+	}
+	return shared.Dial(ctx, n.URL, shared.Options{Name: n.Durable, Subject: n.Subject, Replicas: n.Replicas,
+		LockTTL: n.AckWait, Log: a.log.With("part", "shared")})
 }

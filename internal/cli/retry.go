@@ -68,7 +68,7 @@ func (a *app) retry(ctx context.Context, f *retryFlags) error {
 	if r := f.match.Rule; r != "" && !hasRule(cfg, r) {
 		return usagef("--rule %q: the config has no rule with this ID", r)
 	}
-	q, err := openDaemonQueue(cfg, f.dataDir)
+	q, err := a.openFailures(ctx, cfg, f.dataDir)
 	if err != nil {
 		return usageError{err}
 	}
@@ -116,11 +116,25 @@ func hasRule(cfg *config.Config, id string) bool {
 	return false
 }
 
-// openDaemonQueue opens the queue of the daemon that runs cfg, beside it:
+// failureLog is where a daemon keeps its FAILED keys: its local queue, or,
+// with a NATS intake, the state its processes share in JetStream.
+type failureLog interface {
+	Key(ctx context.Context, bucket, key string) ([]queue.Job, error)
+	Failed(ctx context.Context, fn func(queue.Job) error) error
+	Requeue(ctx context.Context, filter func(queue.Job) bool) (int, error)
+	Close() error
+}
+
+// openFailures opens the failure log of the daemons that run cfg: the
+// shared one with a NATS intake, else the local queue, beside the daemon,
 // in dataDir if given, else in the config's run.data_dir.
-func openDaemonQueue(cfg *config.Config, dataDir string) (*queue.Queue, error) {
+func (a *app) openFailures(ctx context.Context, cfg *config.Config, dataDir string) (failureLog, error) {
+	rc := cfg.Run.WithDefaults()
+	if rc.NATS != nil && dataDir == "" {
+		return a.openShared(ctx, rc)
+	}
 	if dataDir == "" {
-		dataDir = cfg.Run.WithDefaults().DataDir
+		dataDir = rc.DataDir
 	}
 	return queue.OpenShared(dataDir)
 }

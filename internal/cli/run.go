@@ -122,6 +122,12 @@ func (a *app) run(ctx context.Context, f *runFlags) error {
 		n.Close(nctx)
 	}()
 	d := &daemon.Daemon{Run: rc, Worker: w, Queue: q, Token: token, Notify: n, Log: a.log}
+	if d.Shared, err = a.openShared(ctx, rc); err != nil {
+		return err
+	}
+	if d.Shared != nil {
+		defer d.Shared.Close()
+	}
 	if d.Intakes, err = a.durableIntakes(ctx, rc, d.Handle); err != nil {
 		return err
 	}

@@ -126,7 +126,7 @@ func (a *app) status(ctx context.Context, f *statusFlags, args []string) error {
 	if err != nil {
 		return asUsage(err)
 	}
-	q, err := openDaemonQueue(cfg, f.dataDir)
+	q, err := a.openFailures(ctx, cfg, f.dataDir)
 	if err != nil {
 		// Without the daemon's queue the buckets still tell what is
 		// replicated; only attempts and reasons are missing.
@@ -149,7 +149,7 @@ func (a *app) status(ctx context.Context, f *statusFlags, args []string) error {
 
 type statusReader struct {
 	w *worker.Worker
-	q *queue.Queue // nil: no queue to read
+	q failureLog // nil: no failure log to read
 }
 
 // read combines what the buckets say with what the queue knows.

@@ -58,13 +58,26 @@ type SQS struct {
 }
 
 // NATS is the intake for MinIO's NATS JetStream notification target.
+// Several `ferry run` processes with the same durable share the work and
+// the state kept in JetStream (docs/scale-out.md).
 type NATS struct {
-	URL     string `yaml:"url"`
+	URL     string `yaml:"url"`               // one server, or several comma-separated
 	Stream  string `yaml:"stream,omitempty"`  // default: FERRY
 	Subject string `yaml:"subject,omitempty"` // default: ferry.events
 	Durable string `yaml:"durable,omitempty"` // default: ferry
 	Workers int    `yaml:"workers,omitempty"` // default: 16
+	// Replicas of what ferry creates in JetStream (the stream if missing,
+	// the key-value buckets of locks and failures): 3 on a 3-node cluster.
+	// Default 1.
+	Replicas int `yaml:"replicas,omitempty"`
+	// AckWait is how long a message handed to a worker that died waits
+	// before another worker gets it; also how long the dead worker's key
+	// locks last. Default 30s.
+	AckWait time.Duration `yaml:"ack_wait,omitempty"`
 }
+
+// DefaultAckWait is NATS.AckWait's default.
+const DefaultAckWait = 30 * time.Second
 
 // Defaults of the run section.
 const (
@@ -112,6 +125,10 @@ func (r *Run) WithDefaults() Run {
 		if c.Workers <= 0 {
 			c.Workers = DefaultWorkers
 		}
+		c.Replicas = max(c.Replicas, 1)
+		if c.AckWait <= 0 {
+			c.AckWait = DefaultAckWait
+		}
 		out.NATS = &c
 	}
 	if s := out.SQS; s != nil && s.Workers <= 0 {
@@ -153,7 +170,15 @@ func (chk *checker) run(r *Run) {
 		}
 		chk.endpoint("run.sqs", s.Options)
 	}
-	if n := r.NATS; n != nil && n.URL == "" {
-		chk.add("run.nats.url", "required, e.g. nats://127.0.0.1:4222")
+	if n := r.NATS; n != nil {
+		if n.URL == "" {
+			chk.add("run.nats.url", "required, e.g. nats://127.0.0.1:4222")
+		}
+		if n.Replicas < 0 || n.Replicas > 5 {
+			chk.add("run.nats.replicas", "must be 1 to 5 (JetStream's limit); 3 on a 3-node cluster")
+		}
+		if n.AckWait < 0 || (n.AckWait > 0 && n.AckWait < time.Second) {
+			chk.add("run.nats.ack_wait", "must be a duration of at least 1s, like 30s")
+		}
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"github.com/ferry-s3/ferry/internal/notify"
 	"github.com/ferry-s3/ferry/internal/page"
 	"github.com/ferry-s3/ferry/internal/queue"
+	"github.com/ferry-s3/ferry/internal/shared"
 	"github.com/ferry-s3/ferry/internal/worker"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -35,7 +36,11 @@ type Daemon struct {
 	// Intakes are the durable intakes (SQS, NATS): they call the worker
 	// directly and ack only when it is done, so they need no local queue.
 	Intakes []func(ctx context.Context) error
-	Log     *slog.Logger
+	// Shared, when set, is the state the processes on one JetStream
+	// consumer share: the durable intakes take a key's lock before
+	// replicating it, and keep failures there instead of in Queue.
+	Shared *shared.Store
+	Log    *slog.Logger
 	// Notify sends replication notifications (failed, missed threshold);
 	// nil sends none.
 	Notify *notify.Notifier

@@ -42,7 +42,7 @@ func (p pageBackend) Snapshot(ctx context.Context) (page.Snapshot, error) {
 	}
 	// Failed lists oldest first; keep the newest maxFailures.
 	var fs []page.Failure
-	err = d.Queue.Failed(ctx, func(j queue.Job) error {
+	err = d.failureLog().Failed(ctx, func(j queue.Job) error {
 		for _, f := range j.Failures {
 			fs = append(fs, page.Failure{Key: j.Event.Key, VersionID: f.VersionID, Rule: f.Rule, Destination: f.Dest,
 				Reason: f.Reason, Detail: f.Detail, Fix: failure.Fix(f.Reason), Attempts: j.Attempts, Since: j.FirstFailed})
@@ -63,5 +63,17 @@ func (p pageBackend) Snapshot(ctx context.Context) (page.Snapshot, error) {
 
 // Retry re-queues; the page's handler logs it.
 func (p pageBackend) Retry(ctx context.Context, f page.Filter) (int, error) {
-	return p.d.Queue.Requeue(ctx, queue.Match{Rule: f.Rule, Prefix: f.Prefix, Key: f.Key}.Accepts)
+	return p.d.failureLog().Requeue(ctx, queue.Match{Rule: f.Rule, Prefix: f.Prefix, Key: f.Key}.Accepts)
+}
+
+// failureLog is where this daemon keeps its FAILED keys: the shared state
+// when processes share a JetStream consumer, else the local queue.
+func (d *Daemon) failureLog() interface {
+	Failed(ctx context.Context, fn func(queue.Job) error) error
+	Requeue(ctx context.Context, filter func(queue.Job) bool) (int, error)
+} {
+	if d.Shared != nil {
+		return d.Shared
+	}
+	return d.Queue
 }

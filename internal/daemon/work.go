@@ -2,11 +2,14 @@ package daemon
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/ferry-s3/ferry/internal/event"
 	"github.com/ferry-s3/ferry/internal/queue"
+	"github.com/ferry-s3/ferry/internal/shared"
 	"github.com/ferry-s3/ferry/internal/worker"
 )
 
@@ -106,23 +109,59 @@ func (d *Daemon) runJob(ctx context.Context, j queue.Job) {
 
 // Handle is the SQS and NATS intakes' handler. Those servers hold each
 // message until it returns nil. A key that fails for good is recorded
-// FAILED in the local queue (for `ferry status` and `ferry retry`) and its
-// message let go; a transient failure returns an error, so the server
-// delivers the message again.
+// FAILED (in the shared state with NATS, else in the local queue) for
+// `ferry status` and `ferry retry`, and its message let go; a transient
+// failure returns an error, so the server delivers the message again.
 func (d *Daemon) Handle(ctx context.Context, evs []event.Event) error {
 	d.Metrics.Event("durable", len(evs))
 	var again []worker.Outcome
+	var errs []error
 	for _, ev := range evs {
 		if ev.Bucket != d.Worker.Source().Name {
 			d.Log.Warn("event for a bucket that is not the source, ignored", "bucket", ev.Bucket, "key", ev.Key)
 			continue
 		}
+		unlock, err := d.lock(ctx, ev)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
 		done := d.inflight.add(ev)
 		outs := d.handleOne(ctx, ev)
 		done()
+		unlock()
 		again = append(again, outs...)
 	}
-	return worker.Failed(again)
+	return errors.Join(append(errs, worker.Failed(again))...)
+}
+
+// lockPoll is how often a key held by another worker is tried again.
+const lockPoll = 200 * time.Millisecond
+
+// lock takes the key's shared lock when processes share the work, so one
+// key is replicated by one worker at a time. A key held by another worker
+// is waited for (a killed worker's lock frees itself after its TTL).
+func (d *Daemon) lock(ctx context.Context, ev event.Event) (unlock func(), err error) {
+	if d.Shared == nil {
+		return func() {}, nil
+	}
+	t := time.NewTicker(lockPoll)
+	defer t.Stop()
+	give := time.Now().Add(d.Shared.LockTTL() + 5*time.Second)
+	for {
+		unlock, err := d.Shared.Lock(ctx, ev.Bucket, ev.Key)
+		if !errors.Is(err, shared.ErrBusy) {
+			return unlock, err
+		}
+		if time.Now().After(give) {
+			return nil, fmt.Errorf("%s: %w", ev.Key, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-t.C:
+		}
+	}
 }
 
 // handleOne replicates one key of a durable intake and returns the
@@ -132,18 +171,29 @@ func (d *Daemon) handleOne(ctx context.Context, ev event.Event) []worker.Outcome
 	now := time.Now()
 	outs := d.Worker.Sync(ctx, ev)
 	e, _ := worker.Failed(outs).(*worker.Error)
+	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
 	switch {
 	case e == nil:
 		d.account(ev, now, nil, nil, outs, ended)
+		if d.Shared != nil {
+			sup, err := d.Shared.Done(qctx, ev.Bucket, ev.Key)
+			if err != nil {
+				d.Log.Warn("shared: forgetting an earlier failure failed", "key", ev.Key, "err", err)
+			}
+			d.superseded(ev.Key, sup)
+		}
 		return nil
 	case ctx.Err() != nil || !e.Permanent():
 		d.account(ev, now, nil, nil, outs, retrying)
 		return e.Outcomes
 	}
-	qctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
-	defer cancel()
-	if err := d.Queue.Record(qctx, ev, failures(e.Outcomes)); err != nil {
-		d.Log.Error("queue: recording a failure failed; the message will be delivered again", "key", ev.Key, "err", err)
+	record := d.Queue.Record
+	if d.Shared != nil {
+		record = d.Shared.Record
+	}
+	if err := record(qctx, ev, failures(e.Outcomes)); err != nil {
+		d.Log.Error("recording a failure failed; the message will be delivered again", "key", ev.Key, "err", err)
 		return e.Outcomes
 	}
 	d.account(ev, now, nil, nil, outs, ended)

@@ -43,8 +43,10 @@ type NATS struct {
 	// gives up on it (it stays in the stream, and JetStream publishes a
 	// MAX_DELIVERIES advisory); 0 means no limit.
 	MaxDeliver int
-	Backoff    Backoff
-	Log        *slog.Logger
+	// Replicas of the stream when Run creates it; 0 means 1.
+	Replicas int
+	Backoff  Backoff
+	Log      *slog.Logger
 	// Options are extra connection options: credentials, TLS.
 	Options []nats.Option
 }
@@ -216,6 +218,7 @@ func (n *NATS) ensureStream(ctx context.Context, js jetstream.JetStream) (jetstr
 			Storage:     jetstream.FileStorage,
 			Retention:   jetstream.LimitsPolicy,
 			MaxAge:      natsStreamMaxAge,
+			Replicas:    max(n.Replicas, 1),
 		})
 		if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
 			s, err = js.Stream(ctx, n.Stream) // created by someone else meanwhile

@@ -30,6 +30,10 @@ func (b *Bed) loadNotify(env map[string]string) error {
 		Target:  env["FERRY_TB_NATS_TARGET"],
 		Subject: env["FERRY_TB_NATS_SUBJECT"],
 		Stream:  env["FERRY_TB_NATS_STREAM"],
+		Cluster: strings.Split(env["FERRY_TB_NATS_CLUSTER"], ","),
+	}
+	if b.NATS.Cluster[0] == "" {
+		b.NATS.Cluster = []string{b.NATS.URL}
 	}
 	port, _ := strconv.Atoi(env["FERRY_TB_HOOK_PORT"])
 	hooks, _ := strconv.Atoi(env["FERRY_TB_HOOKS"])
