@@ -441,4 +441,3 @@ func diffETags(want, got map[string]string) string {
 	return fmt.Sprintf("%d missing (e.g. %v), %d with other content (e.g. %v), %d extra (e.g. %v)",
 		len(missing), missing[:min(3, len(missing))], len(wrong), wrong[:min(3, len(wrong))], len(extra), extra[:min(3, len(extra))])
 }
-
