@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/smithy-go/middleware"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -77,7 +79,7 @@ func (c *Copier) putSingle(ctx context.Context, in *s3.PutObjectInput, b *body) 
 	in.Body = bytes.NewReader(buf)
 	in.ContentLength = aws.Int64(b.size)
 	in.ContentMD5 = aws.String(base64.StdEncoding.EncodeToString(sum[:]))
-	out, err := c.dstS3().PutObject(ctx, in)
+	out, err := c.dstS3().PutObject(ctx, in, s3.WithAPIOptions(unsignedPayload))
 	if err != nil {
 		return Result{}, fmt.Errorf("put: %w", err)
 	}
@@ -135,7 +137,7 @@ func (c *Copier) putMultipart(ctx context.Context, dst *store.Bucket, in *s3.Put
 				Bucket: in.Bucket, Key: in.Key, UploadId: uploadID, PartNumber: aws.Int32(int32(i)),
 				Body: bytes.NewReader(buf), ContentLength: aws.Int64(n),
 				ContentMD5: aws.String(base64.StdEncoding.EncodeToString(sums[i-1][:])),
-			})
+			}, s3.WithAPIOptions(unsignedPayload))
 			if err != nil {
 				return fmt.Errorf("upload part %d: %w", i, err)
 			}
@@ -193,3 +195,19 @@ func (c *Copier) checkStored(ctx context.Context, in *s3.PutObjectInput, res Res
 }
 
 func (c *Copier) dstS3() *s3.Client { return c.dst.(*store.Bucket).EP.S3 }
+
+// unsignedPayload signs a write's headers but not its body, for requests
+// that carry Content-MD5: the server checks the body against that signed
+// MD5, which it computes anyway for the ETag, so the SHA-256 of the body
+// the SDK computes over plain HTTP (and the server verifies) is work twice
+// over. Over HTTPS the SDK already leaves the body unsigned, and where it
+// sends trailing checksums there is no hash to swap.
+func unsignedPayload(s *middleware.Stack) error {
+	if _, ok := s.Finalize.Get(computePayloadSHA256); !ok {
+		return nil
+	}
+	return v4.SwapComputePayloadSHA256ForUnsignedPayloadMiddleware(s)
+}
+
+// computePayloadSHA256 is the ID of the SDK's middleware that hashes the body.
+const computePayloadSHA256 = "ComputePayloadHash"
