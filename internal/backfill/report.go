@@ -33,7 +33,7 @@ type report struct {
 // (rows after the last checkpoint are redone by this run). A new or empty
 // report gets the header.
 func openReport(path string, keep int64) (*report, error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o600) // bucket and key names may be private
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}

@@ -69,6 +69,10 @@ type Options struct {
 	Report func(Result)
 	// Timeout bounds each request. Default: 20s.
 	Timeout time.Duration
+	// NoWrite skips the write probe (write, tagging, acl, head, kms,
+	// cleanup are reported SKIP): nothing is written anywhere, and what
+	// only a write can prove is left unproven (ferry check --dry-run).
+	NoWrite bool
 }
 
 // DefaultTimeout bounds each request of a check.

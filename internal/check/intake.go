@@ -154,27 +154,39 @@ func (r *runner) checkNATS(ctx context.Context, natsURL string) {
 	r.add(res)
 }
 
-// redactURL drops the user information (user, password or token) of a URL.
+// redactURL drops the user information (user, password or token) and the
+// query (which may hold a key) of a URL, or of each URL of a
+// comma-separated list (NATS servers).
 func redactURL(raw string) string {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "(unparsable URL)"
+	parts := strings.Split(raw, ",")
+	for i, p := range parts {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil {
+			return "(unparsable URL)"
+		}
+		u.User = nil
+		if u.RawQuery != "" {
+			u.RawQuery = "…"
+		}
+		parts[i] = u.String()
 	}
-	u.User = nil
-	return u.String()
+	return strings.Join(parts, ",")
 }
 
-// redactSecrets removes the user information of rawURL from msg.
+// redactSecrets removes the user information of rawURL (each URL of a
+// comma-separated list) from msg.
 func redactSecrets(msg, rawURL string) string {
-	u, err := url.Parse(rawURL)
-	if err != nil || u.User == nil {
-		return msg
-	}
-	if p, ok := u.User.Password(); ok && p != "" {
-		msg = strings.ReplaceAll(msg, p, "***")
-	}
-	if n := u.User.Username(); n != "" {
-		msg = strings.ReplaceAll(msg, n, "***")
+	for _, p := range strings.Split(rawURL, ",") {
+		u, err := url.Parse(strings.TrimSpace(p))
+		if err != nil || u.User == nil {
+			continue
+		}
+		if p, ok := u.User.Password(); ok && p != "" {
+			msg = strings.ReplaceAll(msg, p, "***")
+		}
+		if n := u.User.Username(); n != "" {
+			msg = strings.ReplaceAll(msg, n, "***")
+		}
 	}
 	return msg
 }

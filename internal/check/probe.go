@@ -31,6 +31,13 @@ const probeBody = "ferry check: a probe object, written and deleted again by `fe
 func (r *runner) probe(ctx context.Context, s *site, d *config.Destination, st settings) {
 	key := policy.ProbePrefix + randomHex(8)
 	target := "s3://" + d.Bucket + "/" + key
+	if r.opt.NoWrite {
+		for _, c := range st.checks() {
+			r.add(Result{Check: c, Target: "s3://" + d.Bucket + "/" + policy.ProbePrefix, Status: Skip,
+				Detail: "skipped: dry run, no probe written" + st.describe()})
+		}
+		return
+	}
 	res := Result{Check: "write", Target: target}
 	in := &s3.PutObjectInput{
 		Bucket: aws.String(d.Bucket), Key: aws.String(key),

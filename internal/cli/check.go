@@ -13,6 +13,7 @@ import (
 type checkFlags struct {
 	config string
 	json   bool
+	dryRun bool
 }
 
 func (a *app) checkCmd() *cobra.Command {
@@ -42,9 +43,11 @@ fix) or SKIP (nothing to check, or it needs a check that failed).
                    a probe that cannot be deleted is a FAIL naming it
   notify-target    the notification targets answer (webhook, SQS)
 
-Nothing else is changed. Exit codes: 0 no check failed (warnings allowed), 1 some
+Nothing else is changed; with --dry-run not even the probe is written (its
+checks are SKIP). Exit codes: 0 no check failed (warnings allowed), 1 some
 check failed, 2 the config cannot be read.`,
 		Example: `  ferry check --config ferry.yaml
+  ferry check --config ferry.yaml --dry-run     # reads only: no write probe
   ferry check --config ferry.yaml --json | jq 'select(.status == "FAIL")'`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -59,7 +62,7 @@ check failed, 2 the config cannot be read.`,
 			if f.json {
 				report = func(r check.Result) { writeJSON(a.out, r) }
 			}
-			results := check.Run(cmd.Context(), cfg, check.Options{Open: a.openEndpoint, Report: report})
+			results := check.Run(cmd.Context(), cfg, check.Options{Open: a.openEndpoint, Report: report, NoWrite: f.dryRun})
 			sum := check.Summarize(results)
 			if f.json {
 				writeJSON(a.out, checkSummary{Summary: true, OK: sum.Failed == 0, Passed: sum.Passed,
@@ -75,6 +78,7 @@ check failed, 2 the config cannot be read.`,
 	}
 	cmd.Flags().StringVar(&f.config, "config", "", "ferry YAML config (required)")
 	cmd.Flags().BoolVar(&f.json, "json", false, "one JSON object per check, then a summary object")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "read only: skip the write probe, write nothing")
 	return cmd
 }
 

@@ -4,6 +4,7 @@
 package cli
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -106,7 +107,7 @@ profile or location error (nothing was done).`,
   ferry config validate ferry.yaml`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			level := slog.LevelWarn
 			if a.verbose {
 				level = slog.LevelInfo
@@ -117,6 +118,7 @@ profile or location error (nothing was done).`,
 				}
 			}
 			a.log = slog.New(slog.NewTextHandler(a.errOut, &slog.HandlerOptions{Level: level}))
+			a.redactConfig(cmd, args)
 			return nil
 		},
 	}
@@ -138,6 +140,29 @@ func versionCmd() *cobra.Command {
 		Args:    cobra.NoArgs,
 		Run:     func(cmd *cobra.Command, _ []string) { fmt.Fprintln(cmd.OutOrStdout(), "ferry", Version) },
 	}
+}
+
+// redactConfig registers the secrets of the command's config file (its
+// --config, or the file `config validate` reads) before the command runs, so
+// that they are redacted even from an error about a config that does not
+// load, and the value of FERRY_WEBHOOK_TOKEN in any case.
+func (a *app) redactConfig(cmd *cobra.Command, args []string) {
+	path := ""
+	if f := cmd.Flags().Lookup("config"); f != nil {
+		path = f.Value.String()
+	} else if cmd.Name() == "validate" && len(args) == 1 {
+		path = args[0]
+	}
+	if path == "" && cmd.Name() == "lambda" {
+		path = cmp.Or(os.Getenv("FERRY_CONFIG"), "ferry.yaml")
+	}
+	var data []byte
+	if path != "" {
+		data, _ = os.ReadFile(path) // a missing file is the command's error to report
+	}
+	secrets := redact.FromYAML(data, os.Getenv)
+	a.out.Add(secrets...)
+	a.errOut.Add(secrets...)
 }
 
 func isCobraUsage(err error) bool {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ferry-s3/ferry/internal/config"
 	"github.com/ferry-s3/ferry/internal/daemon"
+	"github.com/ferry-s3/ferry/internal/intake"
 	"github.com/ferry-s3/ferry/internal/notify"
 	"github.com/ferry-s3/ferry/internal/queue"
 	"github.com/ferry-s3/ferry/internal/replicate"
@@ -30,7 +31,9 @@ func (a *app) runCmd() *cobra.Command {
 object they name to the destinations the config's rules send it to:
 
   webhook  POST /events, for MinIO, Ceph RGW and versitygw notification targets
-           (bearer token from $FERRY_WEBHOOK_TOKEN or run.webhook in the config);
+           (bearer token from $FERRY_WEBHOOK_TOKEN or run.webhook in the config;
+           required when listening beyond loopback, unless
+           run.webhook.allow_unauthenticated; HTTPS with run.webhook.tls_cert/tls_key);
            answered 200 only once the events are in the durable queue
   SQS      run.sqs.queue_url: S3 -> SQS notifications (AWS); a message is deleted
            only when its work is done
@@ -53,7 +56,7 @@ notifications targets (webhook, SQS, SNS).
 HTTP: /events, / (the status page), /metrics (Prometheus), /healthz (process alive),
 /readyz (queue open, intakes running). Keep the listen address private.`,
 		Example: `  FERRY_WEBHOOK_TOKEN=s3cret ferry run --config ferry.yaml
-  ferry run --config ferry.yaml --listen 0.0.0.0:8080 --data-dir /var/lib/ferry`,
+  FERRY_WEBHOOK_TOKEN=s3cret ferry run --config ferry.yaml --listen 0.0.0.0:8443 --data-dir /var/lib/ferry`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.run(cmd.Context(), f)
@@ -95,8 +98,16 @@ func (a *app) run(ctx context.Context, f *runFlags) error {
 	}
 	a.out.Add(token)
 	a.errOut.Add(token)
-	if token == "" && !rc.Webhook.Disabled {
-		a.log.Warn("the webhook accepts events from anyone: set " + rc.Webhook.TokenEnv + " (or run.webhook.token) to require a bearer token")
+	if wh := rc.Webhook; !wh.Disabled {
+		if err := intake.CheckExposure(rc.Listen, token, wh.AllowUnauthenticated); err != nil {
+			return usagef("%s: run.webhook: %v", f.config, err)
+		}
+		switch {
+		case token == "":
+			a.log.Warn("the webhook accepts events from anyone: set " + wh.TokenEnv + " (or run.webhook.token) to require a bearer token")
+		case wh.TLSCert == "" && !intake.Loopback(rc.Listen):
+			a.log.Warn("the webhook's bearer token crosses the network in clear text: set run.webhook.tls_cert and tls_key, or put a TLS proxy in front", "listen", rc.Listen)
+		}
 	}
 
 	// Same endpoint and credentials: the server copies, no bytes pass here.

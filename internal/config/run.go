@@ -47,6 +47,11 @@ type Webhook struct {
 	// TLSCert and TLSKey are PEM files; with both, the server speaks HTTPS.
 	TLSCert string `yaml:"tls_cert,omitempty"`
 	TLSKey  string `yaml:"tls_key,omitempty"`
+	// AllowUnauthenticated lets the webhook run without a token on an
+	// address other machines can reach (run.listen not loopback), which
+	// ferry run otherwise refuses: for when a proxy or a network policy
+	// authenticates the senders. A token, when set, is still required.
+	AllowUnauthenticated bool `yaml:"allow_unauthenticated,omitempty"`
 }
 
 // SQS is the intake for S3 -> SQS notifications (AWS).

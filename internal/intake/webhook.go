@@ -5,8 +5,10 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 
@@ -24,7 +26,7 @@ type Enqueuer interface {
 // keeps the events and sends them again.
 type Webhook struct {
 	// Token is the bearer token senders must present; "" accepts anyone
-	// (the daemon warns about it at start).
+	// (see CheckExposure).
 	Token string
 	Queue Enqueuer
 	// Accept filters events (e.g. the source bucket only); nil accepts all.
@@ -94,14 +96,49 @@ func (h *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // authorized checks the bearer token in constant time. MinIO sends the
 // configured auth_token as "Bearer <token>" or, for tokens it does not
-// recognise as bearer, verbatim; both are accepted.
+// recognise as bearer, verbatim; both are accepted. The comparison takes
+// the same time whatever the first differing byte; only the token's length
+// can be learnt from timing.
 func (h *Webhook) authorized(r *http.Request) bool {
 	if h.Token == "" {
 		return true
 	}
 	got := r.Header.Get("Authorization")
-	if t, ok := strings.CutPrefix(got, "Bearer "); ok {
-		got = t
+	if len(got) > len("Bearer ") && strings.EqualFold(got[:len("Bearer ")], "Bearer ") {
+		got = got[len("Bearer "):] // the scheme is case-insensitive (RFC 9110)
 	}
 	return subtle.ConstantTimeCompare([]byte(got), []byte(h.Token)) == 1
+}
+
+// Loopback reports whether the listen address (host:port) is reachable from
+// this machine only: a loopback IP or "localhost". An empty host, 0.0.0.0,
+// :: and any other name or address listen where other machines can connect.
+func Loopback(listen string) bool {
+	host, _, err := net.SplitHostPort(listen)
+	if err != nil {
+		return false
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// CheckExposure refuses a webhook that would accept events from anyone
+// who can reach listen: no token on an address other machines connect to.
+// Events only name keys and ferry decides from the buckets' state, so a
+// forged event cannot make it copy or delete what the rules and the
+// source do not say; but anyone could fill the queue and make ferry send
+// requests (and run up costs) at will. Listening there without a token is
+// therefore a decision, allowUnauthenticated
+// (run.webhook.allow_unauthenticated), for when a proxy or a network policy
+// authenticates the senders instead.
+func CheckExposure(listen, token string, allowUnauthenticated bool) error {
+	if token != "" || allowUnauthenticated || Loopback(listen) {
+		return nil
+	}
+	return fmt.Errorf("the webhook on %s would accept events from anyone who can reach it: "+
+		"set a bearer token (FERRY_WEBHOOK_TOKEN, or run.webhook.token_env / run.webhook.token), "+
+		"listen on 127.0.0.1, or set run.webhook.allow_unauthenticated: true if something else authenticates the senders", listen)
 }

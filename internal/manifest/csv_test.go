@@ -1,16 +1,13 @@
 package manifest
 
 import (
-	"bytes"
 	"context"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
-	"unicode/utf8"
 )
 
 // collect returns the entries Each passes after `after`.
@@ -193,43 +190,6 @@ func TestCSVStopsAtFnError(t *testing.T) {
 	if err := in.Each(ctx, Position{}, func(Entry) error { return nil }); err != context.Canceled {
 		t.Errorf("Each with a canceled context = %v", err)
 	}
-}
-
-// FuzzCSV: no input makes the reader panic, and what it accepts is sane:
-// rows in order, a bucket and a UTF-8 key each, keys that survive encoding.
-func FuzzCSV(f *testing.F) {
-	f.Add([]byte(sampleCSV))
-	f.Add([]byte("b,k\nb\n"))
-	f.Add([]byte("b,100%zz\n"))
-	f.Add([]byte("b,\"a\"\"b\",v\r\n\n,\n"))
-	f.Add([]byte("\ufeff\ufeffb,%FF\n"))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		in := newCSVInput(&file{
-			name: "fuzz.csv",
-			size: int64(len(data)),
-			open: func(context.Context) (io.ReadCloser, int64, error) {
-				return io.NopCloser(bytes.NewReader(data)), int64(len(data)), nil
-			},
-		})
-		var last Position
-		err := in.Each(context.Background(), Position{}, func(e Entry) error {
-			if !last.Less(e.Pos) {
-				t.Fatalf("entry at %v after %v", e.Pos, last)
-			}
-			last = e.Pos
-			if e.Bucket == "" || e.Key == "" || !utf8.ValidString(e.Key) {
-				t.Fatalf("entry %+v: empty bucket or key, or key not UTF-8", e)
-			}
-			again, err := parseCSVRow([]string{e.Bucket, url.QueryEscape(e.Key), e.VersionID})
-			if err != nil || again.Key != e.Key {
-				t.Fatalf("key %q re-encoded reads back as %q, %v", e.Key, again.Key, err)
-			}
-			return nil
-		})
-		if done, _ := in.Progress(); err == nil && done != int64(len(data)) {
-			t.Fatalf("read %d of %d bytes without an error", done, len(data))
-		}
-	})
 }
 
 // TestCSVBOMQuoted: a byte order mark before a quoted first field is dropped

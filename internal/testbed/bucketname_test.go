@@ -20,12 +20,3 @@ func TestBucketName(t *testing.T) {
 		}
 	}
 }
-
-func FuzzBucketName(f *testing.F) {
-	f.Add("TestSync/sub_test")
-	f.Fuzz(func(t *testing.T, hint string) {
-		if n := testbed.BucketName(hint); !validBucket.MatchString(n) {
-			t.Fatalf("BucketName(%q) = %q", hint, n)
-		}
-	})
-}
