@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ferry-s3/ferry/internal/config"
 	"github.com/ferry-s3/ferry/internal/queue"
+	"github.com/ferry-s3/ferry/internal/shared"
 )
 
 type retryFlags struct {
@@ -116,25 +119,48 @@ func hasRule(cfg *config.Config, id string) bool {
 	return false
 }
 
-// failureLog is where a daemon keeps its FAILED keys: its local queue, or,
-// with a NATS intake, the state its processes share in JetStream.
+// failureLog is where the daemons that run a config keep their FAILED
+// keys: the local queue, the state their processes share in JetStream
+// (NATS intake), or both (NATS and the webhook).
 type failureLog interface {
-	Key(ctx context.Context, bucket, key string) ([]queue.Job, error)
-	Failed(ctx context.Context, fn func(queue.Job) error) error
-	Requeue(ctx context.Context, filter func(queue.Job) bool) (int, error)
+	shared.FailureLog
 	Close() error
 }
 
-// openFailures opens the failure log of the daemons that run cfg: the
-// shared one with a NATS intake, else the local queue, beside the daemon,
-// in dataDir if given, else in the config's run.data_dir.
+// openFailures opens the failure log of the daemons that run cfg. The local
+// queue is opened beside the daemon, in dataDir if given, else in the
+// config's run.data_dir; with a NATS intake the shared state is read too
+// (unless dataDir names one process's queue), and the local queue only if
+// the webhook is on.
 func (a *app) openFailures(ctx context.Context, cfg *config.Config, dataDir string) (failureLog, error) {
 	rc := cfg.Run.WithDefaults()
-	if rc.NATS != nil && dataDir == "" {
-		return a.openShared(ctx, rc)
+	if rc.NATS == nil || dataDir != "" {
+		return queue.OpenShared(cmp.Or(dataDir, rc.DataDir))
 	}
-	if dataDir == "" {
-		dataDir = rc.DataDir
+	s, err := a.openShared(ctx, rc)
+	if err != nil {
+		return nil, err
 	}
-	return queue.OpenShared(dataDir)
+	if rc.Webhook.Disabled {
+		return s, nil
+	}
+	q, err := queue.OpenShared(rc.DataDir)
+	if err != nil {
+		// No local queue here: this machine runs no webhook daemon.
+		return s, nil
+	}
+	return joinedLog{shared.Join(s, q), []func() error{s.Close, q.Close}}, nil
+}
+
+type joinedLog struct {
+	shared.FailureLog
+	closers []func() error
+}
+
+func (j joinedLog) Close() error {
+	var errs []error
+	for _, c := range j.closers {
+		errs = append(errs, c())
+	}
+	return errors.Join(errs...)
 }

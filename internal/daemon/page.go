@@ -7,6 +7,7 @@ import (
 	"github.com/ferry-s3/ferry/internal/failure"
 	"github.com/ferry-s3/ferry/internal/page"
 	"github.com/ferry-s3/ferry/internal/queue"
+	"github.com/ferry-s3/ferry/internal/shared"
 	"github.com/ferry-s3/ferry/internal/worker"
 )
 
@@ -66,14 +67,15 @@ func (p pageBackend) Retry(ctx context.Context, f page.Filter) (int, error) {
 	return p.d.failureLog().Requeue(ctx, queue.Match{Rule: f.Rule, Prefix: f.Prefix, Key: f.Key}.Accepts)
 }
 
-// failureLog is where this daemon keeps its FAILED keys: the shared state
-// when processes share a JetStream consumer, else the local queue.
-func (d *Daemon) failureLog() interface {
-	Failed(ctx context.Context, fn func(queue.Job) error) error
-	Requeue(ctx context.Context, filter func(queue.Job) bool) (int, error)
-} {
-	if d.Shared != nil {
+// failureLog is where this daemon keeps its FAILED keys: the local queue,
+// the state shared with the other processes on its JetStream consumer, or
+// both when the webhook is on beside NATS.
+func (d *Daemon) failureLog() shared.FailureLog {
+	switch {
+	case d.Shared == nil:
+		return d.Queue
+	case d.Run.Webhook.Disabled:
 		return d.Shared
 	}
-	return d.Queue
+	return shared.Join(d.Shared, d.Queue)
 }

@@ -234,3 +234,39 @@ func TestFailedRecords(t *testing.T) {
 		t.Fatalf("Done of a key without record: %v, %v", sup, err)
 	}
 }
+
+// A daemon with the webhook beside NATS keeps failures in both places;
+// Join shows and re-queues them as one.
+func TestJoinWithLocalQueue(t *testing.T) {
+	url, name := cluster(t)
+	ctx := context.Background()
+	s := dial(t, url, Options{Name: name, Subject: name + ".events"})
+	nc, _ := nats.Connect(url)
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	if _, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: name, Subjects: []string{name + ".events"}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { js.DeleteStream(context.Background(), name) })
+	q, err := queue.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	fail := []queue.Failure{{Rule: "r", Dest: "d", Reason: "DstPutObjectNotPermitted"}}
+	s.Record(ctx, event.Event{Kind: event.Put, Bucket: "src", Key: "k"}, fail)
+	q.Record(ctx, event.Event{Kind: event.Put, Bucket: "src", Key: "k"}, fail)
+	q.Record(ctx, event.Event{Kind: event.Put, Bucket: "src", Key: "local"}, fail)
+	log := Join(s, q)
+	if jobs, err := log.Key(ctx, "src", "k"); err != nil || len(jobs) != 2 {
+		t.Fatalf("Key: %d jobs, %v; want one from each", len(jobs), err)
+	}
+	n := 0
+	log.Failed(ctx, func(queue.Job) error { n++; return nil })
+	if n != 3 {
+		t.Fatalf("Failed lists %d, want 3", n)
+	}
+	if r, err := log.Requeue(ctx, nil); err != nil || r != 3 {
+		t.Fatalf("Requeue: %d, %v; want 3", r, err)
+	}
+}
