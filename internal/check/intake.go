@@ -16,8 +16,10 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/ferry-s3/ferry/internal/awsarn"
+	"github.com/ferry-s3/ferry/internal/config"
 	"github.com/ferry-s3/ferry/internal/endpoint"
 	"github.com/ferry-s3/ferry/internal/failure"
+	"github.com/ferry-s3/ferry/internal/intake"
 )
 
 // checkIntake checks the durable intakes of the run section: the SQS
@@ -34,7 +36,7 @@ func (r *runner) checkIntake(ctx context.Context) string {
 		arn = r.checkQueue(ctx, q.QueueURL, q.Options)
 	}
 	if n := rc.NATS; n != nil {
-		r.checkNATS(ctx, n.URL)
+		r.checkNATS(ctx, n)
 	}
 	return arn
 }
@@ -123,9 +125,18 @@ func queueARNFromURL(queueURL, region string) string {
 
 // checkNATS connects to the NATS intake's server and asks for JetStream,
 // which the intake needs (its stream and durable consumer).
-func (r *runner) checkNATS(ctx context.Context, natsURL string) {
+func (r *runner) checkNATS(ctx context.Context, n *config.NATS) {
+	natsURL := n.URL
 	res := Result{Check: "intake", Target: "nats " + redactURL(natsURL)}
-	nc, err := nats.Connect(natsURL, nats.Name("ferry check"), nats.Timeout(r.opt.Timeout), nats.MaxReconnects(0))
+	auth, err := intake.NATSOptions(n)
+	if err != nil {
+		res.Status, res.Detail, res.Error = Fail, "cannot connect", err.Error()
+		res.Fix = "set the variables or files run.nats names for its credentials"
+		r.add(res)
+		return
+	}
+	opts := append([]nats.Option{nats.Name("ferry check"), nats.Timeout(r.opt.Timeout), nats.MaxReconnects(0)}, auth...)
+	nc, err := nats.Connect(natsURL, opts...)
 	if err != nil {
 		res.Status, res.Detail, res.Error = Fail, "cannot connect", redactSecrets(err.Error(), natsURL)
 		res.Fix = "check run.nats.url and that nats-server is running and reachable from this machine"

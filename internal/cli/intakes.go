@@ -26,7 +26,11 @@ func (a *app) durableIntakes(ctx context.Context, rc config.Run, handle func(con
 		runs = append(runs, q.Run)
 	}
 	if n := rc.NATS; n != nil {
-		j := &intake.NATS{URL: n.URL, Stream: n.Stream, Subject: n.Subject, Durable: n.Durable, Handle: handle,
+		opts, err := intake.NATSOptions(n)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		j := &intake.NATS{Options: opts, URL: n.URL, Stream: n.Stream, Subject: n.Subject, Durable: n.Durable, Handle: handle,
 			Workers: n.Workers, AckWait: n.AckWait, Replicas: n.Replicas, Log: a.log.With("intake", "nats")}
 		runs = append(runs, j.Run)
 	}
@@ -40,6 +44,10 @@ func (a *app) openShared(ctx context.Context, rc config.Run) (*shared.Store, err
 	if n == nil {
 		return nil, nil
 	}
+	opts, err := intake.NATSOptions(n)
+	if err != nil {
+		return nil, usageError{err}
+	}
 	return shared.Dial(ctx, n.URL, shared.Options{Name: n.Durable, Subject: n.Subject, Replicas: n.Replicas,
-		LockTTL: n.AckWait, Log: a.log.With("part", "shared")})
+		LockTTL: n.AckWait, Log: a.log.With("part", "shared")}, opts...)
 }

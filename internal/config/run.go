@@ -79,6 +79,17 @@ type NATS struct {
 	// before another worker gets it; also how long the dead worker's key
 	// locks last. Default 30s.
 	AckWait time.Duration `yaml:"ack_wait,omitempty"`
+
+	// Authentication and TLS, for servers that require them. Secrets stay
+	// out of the file: a credentials file, or the names of environment
+	// variables.
+	Credentials string `yaml:"credentials,omitempty"`  // a .creds file (user JWT and NKey seed)
+	TokenEnv    string `yaml:"token_env,omitempty"`    // the variable holding an auth token
+	UserEnv     string `yaml:"user_env,omitempty"`     // the variables holding a user and
+	PasswordEnv string `yaml:"password_env,omitempty"` // its password
+	TLSCA       string `yaml:"tls_ca,omitempty"`       // PEM bundle trusted for the servers' certificates
+	TLSCert     string `yaml:"tls_cert,omitempty"`     // client certificate and key (PEM), for mutual TLS
+	TLSKey      string `yaml:"tls_key,omitempty"`
 }
 
 // DefaultAckWait is NATS.AckWait's default.
@@ -184,6 +195,12 @@ func (chk *checker) run(r *Run) {
 		}
 		if n.AckWait < 0 || (n.AckWait > 0 && n.AckWait < time.Second) {
 			chk.add("run.nats.ack_wait", "must be a duration of at least 1s, like 30s")
+		}
+		if (n.TLSCert == "") != (n.TLSKey == "") {
+			chk.add("run.nats", "tls_cert and tls_key go together: give both or neither")
+		}
+		if (n.UserEnv == "") != (n.PasswordEnv == "") {
+			chk.add("run.nats", "user_env and password_env go together: give both or neither")
 		}
 	}
 }
