@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sync/semaphore"
 	"golang.org/x/time/rate"
 
+	"github.com/ferry-s3/ferry/internal/failure"
 	"github.com/ferry-s3/ferry/internal/object"
 	"github.com/ferry-s3/ferry/internal/store"
 )
@@ -146,7 +147,9 @@ func (c *Copier) copyOnce(ctx context.Context, j Job) (Result, error) {
 // lockEnabled tells, once per copier, whether the destination bucket can
 // hold object lock settings.
 func (c *Copier) lockEnabled(ctx context.Context, dst *store.Bucket) (bool, error) {
-	c.lockOnce.Do(func() { c.lockOK, c.lockErr = dst.LockEnabled(ctx) })
+	// A Get on the destination: marked, or it would be taken for the
+	// source's (failure.Classify guesses Get* is a read of the source).
+	c.lockOnce.Do(func() { c.lockOK, c.lockErr = dst.LockEnabled(ctx); c.lockErr = failure.Dst(c.lockErr) })
 	return c.lockOK, c.lockErr
 }
 
