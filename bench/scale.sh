@@ -36,6 +36,8 @@ die() {
 }
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
 bed=${1:-${FERRY_TESTBED:-}}
 bucket=${2:-big}
 [[ -n $bed ]] || die "usage: bench/scale.sh BED_DIR [BUCKET] (or set FERRY_TESTBED)"
@@ -51,15 +53,8 @@ url_a=${FERRY_TB_A_URL:?"$bed/env sets no FERRY_TB_A_URL"}
 url_b=${FERRY_TB_B_URL:?"$bed/env sets no FERRY_TB_B_URL"}
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ferry-scale.XXXXXX")
-proxy_pids=()
 cleanup() {
-	local pid
-	for pid in "${proxy_pids[@]}"; do
-		kill "$pid" 2>/dev/null || true
-	done
-	for pid in "${proxy_pids[@]}"; do
-		wait "$pid" 2>/dev/null || true
-	done
+	proxy_stop
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -68,23 +63,7 @@ trap 'exit 143' TERM
 
 # cred PROFILE KEY prints KEY of [PROFILE] in the bed's credentials file.
 # Only ever captured into a variable, never echoed.
-cred() {
-	awk -v sect="[$1]" -v key="$2" '
-		/^[ \t]*\[/ { gsub(/[ \t]/, ""); in_sect = ($0 == sect); next }
-		in_sect {
-			line = $0
-			sub(/^[ \t]*/, "", line)
-			if (index(line, key) == 1) {
-				rest = substr(line, length(key) + 1)
-				if (rest ~ /^[ \t]*=/) {
-					sub(/^[ \t]*=[ \t]*/, "", rest)
-					sub(/[ \t\r]*$/, "", rest)
-					print rest
-					exit
-				}
-			}
-		}' "$AWS_SHARED_CREDENTIALS_FILE"
-}
+cred() { bed_cred "$AWS_SHARED_CREDENTIALS_FILE" "$1" "$2"; }
 
 # --- tools -------------------------------------------------------------------
 
@@ -118,31 +97,11 @@ command -v curl >/dev/null || die "curl is missing"
 
 # --- proxies -----------------------------------------------------------------
 
-# start_proxy NAME TARGET: start a read-only s3count for TARGET; its URL
-# goes to $tmp/NAME.addr.
-start_proxy() {
-	local name=$1 target=$2 i
-	"$tmp/s3count" -read-only -target "$target" -addr-file "$tmp/$name.addr" \
-		>"$tmp/$name.final.json" 2>"$tmp/$name.log" &
-	proxy_pids+=("$!")
-	for ((i = 0; i < 100; i++)); do
-		[[ -s $tmp/$name.addr ]] && return
-		sleep 0.1
-	done
-	cat "$tmp/$name.log" >&2
-	die "s3count for $target did not start"
-}
-start_proxy a "$url_a"
-start_proxy b "$url_b"
+proxy_start "$tmp/s3count" "$tmp" a "$url_a" -read-only || die "no proxy for server a"
+proxy_start "$tmp/s3count" "$tmp" b "$url_b" -read-only || die "no proxy for server b"
 proxy_a=$(head -n1 "$tmp/a.addr")
 proxy_b=$(head -n1 "$tmp/b.addr")
 echo "scale.sh: proxies $proxy_a -> $url_a, $proxy_b -> $url_b" >&2
-
-curl_local() { curl --noproxy '*' -fsS "$@"; }
-reset_counts() {
-	curl_local -X POST -o /dev/null "$proxy_a/__reset"
-	curl_local -X POST -o /dev/null "$proxy_b/__reset"
-}
 
 # --- runs --------------------------------------------------------------------
 
@@ -154,11 +113,11 @@ measure() {
 	local name=$1 n=${#runs[@]} rc=0
 	shift
 	runs+=("$name")
-	reset_counts
+	proxy_reset "$proxy_a" "$proxy_b"
 	echo "scale.sh: [$name] $*" >&2
 	/usr/bin/time -f '%e %M' -o "$tmp/run-$n.time" "$@" >"$tmp/run-$n.out" 2>"$tmp/run-$n.err" || rc=$?
-	curl_local "$proxy_a/__counts" >"$tmp/run-$n.a.json"
-	curl_local "$proxy_b/__counts" >"$tmp/run-$n.b.json"
+	proxy_counts "$proxy_a" >"$tmp/run-$n.a.json"
+	proxy_counts "$proxy_b" >"$tmp/run-$n.b.json"
 	echo "$rc" >"$tmp/run-$n.rc"
 	echo "scale.sh: [$name] exit $rc, $(tail -n1 "$tmp/run-$n.time") (s KiB); counts a: $(cat "$tmp/run-$n.a.json") b: $(cat "$tmp/run-$n.b.json")" >&2
 	if [[ $rc -ne 0 ]]; then
@@ -238,19 +197,9 @@ objects_of() {
 	echo "${c:-?}"
 }
 
-# counts N: "LIST HEAD GET OTHER" of run N, both proxies together.
+# counts N: "LIST HEAD GET PUT OTHER" of run N, both proxies together.
 counts() {
-	jq -rs '
-		(map(to_entries) | add // []) as $e
-		| def sum(f): [$e[] | select(.key | f) | .value] | add // 0;
-		[ sum(startswith("List")), sum(. == "HeadObject"), sum(. == "GetObject"),
-		  sum((startswith("List") or . == "HeadObject" or . == "GetObject") | not) ]
-		| map(tostring) | join(" ")' "$tmp/run-$1.a.json" "$tmp/run-$1.b.json"
-}
-
-# breakdown FILE: "Op n, Op n" sorted by operation.
-breakdown() {
-	jq -r 'to_entries | sort_by(.key) | map("\(.key) \(.value)") | join(", ") | if . == "" then "none" else . end' "$1"
+	request_kinds "$tmp/run-$1.a.json" "$tmp/run-$1.b.json" | jq -r '[.LIST, .HEAD, .GET, .PUT, .other] | map(tostring) | join(" ")'
 }
 
 minio_bin=${FERRY_TOOLS:-$HOME/.cache/ferry/tools}/bin/minio
@@ -270,11 +219,11 @@ mkdir -p "$(dirname "$out")"
 	echo "Bucket \`$bucket\` on MinIO a (source) and b (destination) of the test bed in \`$bed\`,"
 	echo "read through one read-only s3count proxy per server, which counts requests by S3 operation."
 	echo
-	echo "| tool | wall time (s) | peak RSS (MiB) | LIST | HEAD (object) | GET (object) | other | objects |"
-	echo "|---|---:|---:|---:|---:|---:|---:|---:|"
+	echo "| tool | wall time (s) | peak RSS (MiB) | LIST | HEAD (object) | GET (object) | PUT (object) | other | objects |"
+	echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
 	for n in "${!runs[@]}"; do
 		read -r wall kib < <(tail -n1 "$tmp/run-$n.time")
-		read -r list head get other < <(counts "$n")
+		read -r list head get put other < <(counts "$n")
 		rc=$(cat "$tmp/run-$n.rc")
 		name=${runs[$n]}
 		if [[ $rc -gt 128 ]]; then
@@ -282,12 +231,13 @@ mkdir -p "$(dirname "$out")"
 		elif [[ $rc -ne 0 ]]; then
 			name="$name (exit $rc)"
 		fi
-		printf '| %s | %s | %.1f | %s | %s | %s | %s | %s |\n' \
-			"$name" "$wall" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')" "$list" "$head" "$get" "$other" "$(objects_of "$n")"
+		printf '| %s | %s | %.1f | %s | %s | %s | %s | %s | %s |\n' \
+			"$name" "$wall" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')" "$list" "$head" "$get" "$put" "$other" "$(objects_of "$n")"
 	done
 	echo
 	echo "Requests are the sum over both servers: LIST is every List* operation,"
-	echo "HEAD is HeadObject, GET is GetObject, other is the rest (HeadBucket, refused writes, ...)."
+	echo "HEAD is HeadObject, GET is GetObject, PUT is PutObject, CopyObject and UploadPart(Copy),"
+	echo "other is the rest (HeadBucket, ...). A write the read-only proxies refused still counts."
 	echo "objects is what the tool reports: ferry's \`listed\`, rclone's \`Checks\`."
 	echo "Ferry's summary check (0 copied, 0 failed): $ferry_ok."
 	echo
@@ -296,7 +246,7 @@ mkdir -p "$(dirname "$out")"
 	echo "| tool | a (source) | b (destination) |"
 	echo "|---|---|---|"
 	for n in "${!runs[@]}"; do
-		echo "| ${runs[$n]} | $(breakdown "$tmp/run-$n.a.json") | $(breakdown "$tmp/run-$n.b.json") |"
+		echo "| ${runs[$n]} | $(request_breakdown "$tmp/run-$n.a.json") | $(request_breakdown "$tmp/run-$n.b.json") |"
 	done
 	echo
 	echo "ferry's summary line:"

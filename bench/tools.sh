@@ -2,7 +2,8 @@
 # bench/tools.sh: the peers bench/bench.sh measures ferry against, pinned.
 # mc (MinIO's client) is built with go install into the tools folder of
 # scripts/tools.sh (a few minutes the first time); rclone and the AWS CLI
-# come from Debian's packages. Not needed by the test suite.
+# come from Debian's packages, with the few commands bench.sh uses. Not
+# needed by the test suite.
 set -euo pipefail
 
 BIN=${FERRY_TOOLS:-$HOME/.cache/ferry/tools}/bin
@@ -21,6 +22,9 @@ missing=()
 command -v rclone >/dev/null || missing+=(rclone)
 [[ -x /usr/bin/aws ]] || missing+=(awscli)
 command -v bc >/dev/null || missing+=(bc)
+command -v jq >/dev/null || missing+=(jq)     # bench.sh's JSON
+command -v curl >/dev/null || missing+=(curl) # ferry's /readyz, s3count's counts
+[[ -x /usr/bin/time ]] || missing+=(time)     # peak RSS
 if ((${#missing[@]})); then
 	echo "apt: installing ${missing[*]}"
 	sudo=""

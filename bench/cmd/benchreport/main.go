@@ -13,10 +13,14 @@
 //	 "metric":"objects/s","value":812.4,"higher_better":true,
 //	 "rss_mib":38.2,"seconds":12.3,"note":"..."}
 //	{"case":"small","tool":"mc mirror","skipped":"mc not installed"}
+//	{"case":"reconcile","tool":"ferry","run":1,"metric":"seconds","value":7.1,
+//	 "higher_better":false,"rss_mib":37,"requests":{"LIST":202,"HEAD":0,"GET":0,"PUT":0,"other":2}}
 //
 // case, tool, metric and value are required (case and tool when skipped);
-// title, run, higher_better (default true), rss_mib, seconds and note are
-// optional; a metric (optional) on a skipped line limits it to that metric.
+// title, run, higher_better (default true), rss_mib, seconds, requests (S3
+// requests by kind; a column each, LIST HEAD GET PUT other first) and note
+// are optional; a metric (optional) on a skipped line limits it to that
+// metric.
 // A tool whose name starts with "limit" ("limit", "limit: raw PUT") is the
 // servers' limit for the case and metric; with several, the worst binds.
 // Unknown fields and a run number seen twice for the same case, metric
@@ -30,7 +34,8 @@
 //	 "targets":[{"case":"small","metric":"objects/s","text":"at least 1.5x rclone",
 //	             "peer":"rclone","ratio":1.5},
 //	            {"case":"large","metric":"MB/s","text":"...","best_peer":true,"limit_fraction":0.8},
-//	            {"case":"latency","metric":"p99 ms","text":"...","peer":"minio replication","ratio":1.0,"max":1000}]}
+//	            {"case":"latency","metric":"p99 ms","text":"...","peer":"minio replication","ratio":1.0,"max":1000},
+//	            {"case":"reconcile","metric":"seconds","text":"...","max_rss_mib":100,"max_requests":{"HEAD":0}}]}
 //
 // A target holds when every condition given holds (see target); it is NO
 // DATA when none fails but a figure it needs is missing. -png "" writes no

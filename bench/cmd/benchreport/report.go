@@ -28,6 +28,9 @@ type measurement struct {
 	Seconds      *float64 `json:"seconds"`
 	Note         string   `json:"note"`
 	Skipped      string   `json:"skipped"`
+	// Requests are the S3 requests the run sent, by kind (LIST, HEAD,
+	// GET, PUT, other), both servers together.
+	Requests map[string]float64 `json:"requests"`
 }
 
 // meta is the -meta file: the report's header, notes and targets.
@@ -51,17 +54,22 @@ type meta struct {
 //     no peer is named);
 //   - limit_fraction: ferry's median is at least this fraction of the
 //     servers' limit (median/limit, or limit/median when lower is better);
-//   - max, min: bounds on ferry's median itself.
+//   - max, min: bounds on ferry's median itself;
+//   - max_rss_mib: a bound on ferry's median peak RSS;
+//   - max_requests: bounds on ferry's median request counts, by kind
+//     ({"HEAD": 0}: no HEAD at all).
 type target struct {
-	Case          string   `json:"case"`
-	Metric        string   `json:"metric"`
-	Text          string   `json:"text"`
-	Peer          string   `json:"peer"`
-	Ratio         *float64 `json:"ratio"`
-	BestPeer      bool     `json:"best_peer"`
-	LimitFraction *float64 `json:"limit_fraction"`
-	Max           *float64 `json:"max"`
-	Min           *float64 `json:"min"`
+	Case          string             `json:"case"`
+	Metric        string             `json:"metric"`
+	Text          string             `json:"text"`
+	Peer          string             `json:"peer"`
+	Ratio         *float64           `json:"ratio"`
+	BestPeer      bool               `json:"best_peer"`
+	LimitFraction *float64           `json:"limit_fraction"`
+	Max           *float64           `json:"max"`
+	Min           *float64           `json:"min"`
+	MaxRSSMiB     *float64           `json:"max_rss_mib"`
+	MaxRequests   map[string]float64 `json:"max_requests"`
 }
 
 // stats summarises the runs of one figure.
@@ -86,13 +94,15 @@ func summarize(v []float64) stats {
 
 // toolResult is one tool's figures for one case and metric.
 type toolResult struct {
-	Tool    string
-	Limit   bool
-	Value   stats
-	RSS     *stats // nil without rss_mib
-	Seconds *stats // nil without seconds
+	Tool     string
+	Limit    bool
+	Value    stats
+	RSS      *stats            // nil without rss_mib
+	Seconds  *stats            // nil without seconds
+	Requests map[string]*stats // by kind; nil without requests
 
 	values, rss, seconds []float64
+	requests             map[string][]float64
 }
 
 // metricTable is one case's figures for one metric.
@@ -194,8 +204,9 @@ func readMeta(data []byte) (meta, error) {
 		if t.Case == "" {
 			return m, fmt.Errorf("target %d: no case", i+1)
 		}
-		if t.Peer == "" && !t.BestPeer && t.LimitFraction == nil && t.Max == nil && t.Min == nil {
-			return m, fmt.Errorf("target %d (%s): no condition (peer, best_peer, limit_fraction, max or min)", i+1, t.Case)
+		if t.Peer == "" && !t.BestPeer && t.LimitFraction == nil && t.Max == nil && t.Min == nil &&
+			t.MaxRSSMiB == nil && len(t.MaxRequests) == 0 {
+			return m, fmt.Errorf("target %d (%s): no condition (peer, best_peer, limit_fraction, max, min, max_rss_mib or max_requests)", i+1, t.Case)
 		}
 	}
 	return m, nil
@@ -279,6 +290,12 @@ func build(ms []measurement, md meta) (*report, error) {
 		if m.Seconds != nil {
 			tr.seconds = append(tr.seconds, *m.Seconds)
 		}
+		for k, v := range m.Requests {
+			if tr.requests == nil {
+				tr.requests = map[string][]float64{}
+			}
+			tr.requests[k] = append(tr.requests[k], v)
+		}
 	}
 	if seenTool[rep.Ref] {
 		rep.Tools = append(rep.Tools, rep.Ref)
@@ -300,6 +317,13 @@ func build(ms []measurement, md meta) (*report, error) {
 				if len(tr.seconds) > 0 {
 					s := summarize(tr.seconds)
 					tr.Seconds = &s
+				}
+				for k, v := range tr.requests {
+					if tr.Requests == nil {
+						tr.Requests = map[string]*stats{}
+					}
+					s := summarize(v)
+					tr.Requests[k] = &s
 				}
 				switch {
 				case tr.Tool == rep.Ref:
@@ -532,6 +556,21 @@ func (rep *report) evaluate(tg target) targetResult {
 	if tg.Min != nil {
 		fig(r >= *tg.Min, "%s %s %s (needs >= %s)", ref, fmtNum(r), unit, fmtNum(*tg.Min))
 	}
+	if tg.MaxRSSMiB != nil {
+		if rss := t.Ref.RSS; rss != nil {
+			fig(rss.Median <= *tg.MaxRSSMiB, "%s peak RSS %s MiB (needs <= %s)", ref, fmtNum(rss.Median), fmtNum(*tg.MaxRSSMiB))
+		} else {
+			nodata("%s's peak RSS not measured", ref)
+		}
+	}
+	for _, k := range requestKinds(tg.MaxRequests) {
+		limit := tg.MaxRequests[k]
+		if s := t.Ref.Requests[k]; s != nil {
+			fig(s.Median <= limit, "%s %s requests %s (needs <= %s)", ref, k, fmtNum(s.Median), fmtNum(limit))
+		} else {
+			nodata("%s's %s requests not counted", ref, k)
+		}
+	}
 	return verdict()
 }
 
@@ -712,12 +751,45 @@ func (rep *report) markdown(chart string) string {
 	return b.String()
 }
 
+// requestOrder is the order of the request kinds' columns; other kinds
+// follow, alphabetically.
+var requestOrder = []string{"LIST", "HEAD", "GET", "PUT", "other"}
+
+// requestKinds lists the keys of m in column order.
+func requestKinds[V any](m map[string]V) []string {
+	rank := func(k string) int {
+		for i, o := range requestOrder {
+			if k == o {
+				return i
+			}
+		}
+		return len(requestOrder)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		ri, rj := rank(keys[i]), rank(keys[j])
+		if ri != rj {
+			return ri < rj
+		}
+		return keys[i] < keys[j]
+	})
+	return keys
+}
+
 func (rep *report) writeTable(b *strings.Builder, t *metricTable) {
 	hasRSS, hasSec := false, false
+	kinds := map[string]bool{}
 	for _, tr := range t.Tools {
 		hasRSS = hasRSS || tr.RSS != nil
 		hasSec = hasSec || tr.Seconds != nil
+		for k := range tr.Requests {
+			kinds[k] = true
+		}
 	}
+	reqCols := requestKinds(kinds)
 	hasRef, hasLimit := t.Ref != nil, t.Limit != nil
 	fmt.Fprintf(b, "\n### %s (%s)\n\n", t.Metric, t.direction())
 	b.WriteString("| tool | median | min | max | runs |")
@@ -736,6 +808,10 @@ func (rep *report) writeTable(b *strings.Builder, t *metricTable) {
 	}
 	if hasRSS {
 		b.WriteString(" peak RSS median (MiB) |")
+		sep += "---:|"
+	}
+	for _, k := range reqCols {
+		b.WriteString(" " + cell(k) + " |")
 		sep += "---:|"
 	}
 	b.WriteString("\n" + sep + "\n")
@@ -758,7 +834,14 @@ func (rep *report) writeTable(b *strings.Builder, t *metricTable) {
 		if hasRSS {
 			fmt.Fprintf(b, " %s |", optMedian(tr.RSS))
 		}
+		for _, k := range reqCols {
+			fmt.Fprintf(b, " %s |", optMedian(tr.Requests[k]))
+		}
 		b.WriteString("\n")
+	}
+	if len(reqCols) > 0 {
+		fmt.Fprintf(b, "\n%s: S3 requests by kind, both servers together (median of the runs that counted them).\n",
+			strings.Join(reqCols, ", "))
 	}
 	if hasLimit {
 		n := 0

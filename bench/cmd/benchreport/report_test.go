@@ -337,3 +337,66 @@ func TestRunArguments(t *testing.T) {
 		t.Error("no input accepted")
 	}
 }
+
+const reconcileLines = `
+{"case":"rec","tool":"ferry","run":1,"metric":"seconds","value":7,"higher_better":false,"rss_mib":40,"requests":{"LIST":204,"HEAD":0,"GET":0,"PUT":0,"other":2}}
+{"case":"rec","tool":"ferry","run":2,"metric":"seconds","value":8,"higher_better":false,"rss_mib":44}
+{"case":"rec","tool":"rclone","run":1,"metric":"seconds","value":90,"higher_better":false,"rss_mib":180,"requests":{"HEAD":200000,"LIST":2002,"Zeta":1}}
+{"case":"rec","tool":"rclone","run":2,"metric":"seconds","value":100,"higher_better":false,"rss_mib":170,"requests":{"HEAD":200010,"LIST":2002,"Zeta":1}}
+{"case":"nomem","tool":"ferry","metric":"seconds","value":7,"higher_better":false}
+`
+
+func TestRequestColumns(t *testing.T) {
+	rep := parse(t, reconcileLines, "")
+	mt := table(t, rep, "rec", "seconds")
+	if got := mt.tool("rclone").Requests["HEAD"]; got == nil || got.Median != 200005 || got.N != 2 {
+		t.Errorf("rclone's HEAD requests = %+v, want the median of 2 runs, 200,005", got)
+	}
+	if got := mt.Ref.Requests["LIST"]; got == nil || got.N != 1 {
+		t.Errorf("ferry's LIST requests = %+v, want the one counted run", got)
+	}
+	md := rep.markdown("")
+	for _, want := range []string{
+		// The known kinds first in their order, then the rest alphabetically.
+		"| peak RSS median (MiB) | LIST | HEAD | GET | PUT | other | Zeta |\n",
+		"| **ferry** | 7.5 | 7 | 8 | 2 | - | 42 | 204 | 0 | 0 | 0 | 2 | - |\n",
+		"| rclone | 95 | 90 | 100 | 2 | ferry 12.67x better | 175 | 2,002 | 200,005 | - | - | - | 1 |\n",
+		"LIST, HEAD, GET, PUT, other, Zeta: S3 requests by kind",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Contains(md[strings.Index(md, "## nomem"):], "| LIST |") {
+		t.Errorf("a table without request counts has request columns:\n%s", md)
+	}
+}
+
+func TestResourceTargets(t *testing.T) {
+	for _, tc := range []struct {
+		name, target, verdict, figures string
+	}{
+		{"met", `{"case":"rec","metric":"seconds","max_rss_mib":100,"max_requests":{"HEAD":0}}`, verdictMet,
+			"ferry peak RSS 42 MiB (needs <= 100); ferry HEAD requests 0 (needs <= 0)"},
+		{"rss too high", `{"case":"rec","metric":"seconds","max_rss_mib":40}`, verdictNotMet, "ferry peak RSS 42 MiB (needs <= 40)"},
+		{"requests too many", `{"case":"rec","metric":"seconds","max_requests":{"HEAD":0,"LIST":100}}`, verdictNotMet,
+			"ferry LIST requests 204 (needs <= 100); ferry HEAD requests 0 (needs <= 0)"},
+		{"kind not counted", `{"case":"rec","metric":"seconds","max_requests":{"GETX":0}}`, verdictNoData, "ferry's GETX requests not counted"},
+		{"no rss", `{"case":"nomem","max_rss_mib":100,"max_requests":{"HEAD":0}}`, verdictNoData,
+			"ferry's peak RSS not measured; ferry's HEAD requests not counted"},
+		{"with a peer", `{"case":"rec","metric":"seconds","peer":"rclone","ratio":10,"max_requests":{"HEAD":0}}`, verdictMet,
+			"12.67x better (needs >= 10.00x better); ferry HEAD requests 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := parse(t, reconcileLines, `{"targets":[`+tc.target+`]}`)
+			got := rep.Targets[0]
+			figs := strings.Join(got.Figures, "; ")
+			if got.Verdict != tc.verdict || !strings.Contains(figs, tc.figures) {
+				t.Errorf("got %s: %s\nwant %s with %q", got.Verdict, figs, tc.verdict, tc.figures)
+			}
+		})
+	}
+	if _, err := readMeta([]byte(`{"targets":[{"case":"rec","max_requests":{}}]}`)); err == nil {
+		t.Error("a target with an empty max_requests and no other condition was accepted")
+	}
+}
