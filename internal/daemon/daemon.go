@@ -120,6 +120,7 @@ func (d *Daemon) Serve(ctx context.Context) error {
 		defer wg.Done()
 		d.watchThresholds(intakeCtx)
 	}()
+	defer d.retryOnRecovery(intakeCtx)() // recover.go: an endpoint back after an outage: its jobs are due now
 	workersDone := make(chan struct{})
 	go func() {
 		d.work(ctx)

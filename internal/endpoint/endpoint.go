@@ -31,6 +31,8 @@ type Endpoint struct {
 	// a secret, but ferry never prints it either.
 	identity string
 	secrets  []string
+	reach    *reach    // outages: fail fast while down, tell when back
+	window   *adaptive // requests in flight, narrowed by SlowDown
 }
 
 // Open loads the profile (or the default chain), applies the overrides and
@@ -60,7 +62,7 @@ func Open(ctx context.Context, o Options) (*Endpoint, error) {
 	})
 	loadOpts := []func(*config.LoadOptions) error{
 		config.WithHTTPClient(httpClient),
-		config.WithRetryMaxAttempts(5),
+		config.WithRetryer(newRetryer), // retry.go: 8 attempts, backoff by kind of error
 	}
 	if o.Profile != "" {
 		loadOpts = append(loadOpts, config.WithSharedConfigProfile(o.Profile))
@@ -115,7 +117,14 @@ func Open(ctx context.Context, o Options) (*Endpoint, error) {
 	if o.RequestsPerSecond < 0 {
 		return nil, fmt.Errorf("requests per second %v: must not be negative", o.RequestsPerSecond)
 	}
+	e.reach = newReach(e.String(), httpProbe(cfg.HTTPClient, probeURL(e)))
+	e.window = newAdaptive()
 	e.S3 = s3.NewFromConfig(cfg, func(so *s3.Options) {
+		// Per attempt, in this order after the SDK's retry: fail at once
+		// while the endpoint is down (reach.go), wait for a place in the
+		// adaptive window (adaptive.go), wait for the rate limit.
+		so.APIOptions = append(so.APIOptions, afterRetry(e.reach.middleware(), e.window.middleware()),
+			completeAnswerLost(e)) // lostanswer.go
 		if o.RequestsPerSecond > 0 {
 			so.APIOptions = append(so.APIOptions, limitRequests(o.RequestsPerSecond))
 		}

@@ -23,3 +23,19 @@ func limitRequests(perSecond float64) func(*middleware.Stack) error {
 			}), middleware.After)
 	}
 }
+
+// afterRetry puts mws into the Finalize step right after the SDK's retry
+// middleware, in order, so each runs once per attempt and before signing
+// (a request that waits is signed when it goes).
+func afterRetry(mws ...middleware.FinalizeMiddleware) func(*middleware.Stack) error {
+	return func(s *middleware.Stack) error {
+		prev := "Retry"
+		for _, mw := range mws {
+			if err := s.Finalize.Insert(mw, prev, middleware.After); err != nil {
+				return err
+			}
+			prev = mw.ID()
+		}
+		return nil
+	}
+}

@@ -85,6 +85,10 @@ func Classify(err error) Failure {
 	case code == "SlowDown" || code == "Throttling" || code == "ThrottlingException" ||
 		code == "RequestTimeout" || code == "RequestTimeTooSkewed" || code == "PreconditionFailed" ||
 		code == "OperationAborted" || code == "InternalError" || code == "ServiceUnavailable" ||
+		// The upload a copy was writing is gone (aborted by a lifecycle
+		// rule or a stale-upload sweep mid-copy): the next attempt starts
+		// a new one.
+		code == "NoSuchUpload" ||
 		status == http.StatusRequestTimeout || status == http.StatusConflict ||
 		status == http.StatusPreconditionFailed || status == http.StatusTooManyRequests || status >= 500:
 		return Failure{Reason: "Transient"}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
+	"github.com/ferry-s3/ferry/internal/endpoint"
 	"github.com/ferry-s3/ferry/internal/failure"
 )
 
@@ -48,6 +49,8 @@ func TestClassify(t *testing.T) {
 		{"invalid argument", apiErr("PutObject", 400, "InvalidArgument"), "DstInvalidArgument", true},
 		{"slow down", apiErr("PutObject", 503, "SlowDown"), "Transient", false},
 		{"500", apiErr("PutObject", 500, "InternalError"), "Transient", false},
+		{"upload gone", apiErr("CompleteMultipartUpload", 404, "NoSuchUpload"), "Transient", false},
+		{"endpoint down", fmt.Errorf("head: %w", &endpoint.UnreachableError{Endpoint: "b", Err: errors.New("connection refused")}), "Transient", false},
 		{"timeout", apiErr("PutObject", 400, "RequestTimeout"), "Transient", false},
 		{"changed", apiErr("GetObject", 412, "PreconditionFailed"), "Transient", false},
 		{"network", fmt.Errorf("put: %w", errors.New("connection refused")), "Transient", false},

@@ -66,7 +66,7 @@ type Bed struct {
 // NATS describes the bed's nats-server (JetStream enabled) and the NATS
 // target through which MinIO a publishes bucket notifications.
 type NATS struct {
-	URL     string // nats://127.0.0.1:PORT, the first node of the cluster
+	URL string // nats://127.0.0.1:PORT, the first node of the cluster
 	// Cluster lists the URLs of the three nodes of the bed's JetStream
 	// cluster, URL first (just URL for a bed started before the cluster).
 	Cluster []string
