@@ -58,39 +58,43 @@ func NewCountingProxy(t testing.TB, target string) *CountingProxy {
 // NewCountingHandler returns a CountingProxy for target as an http.Handler,
 // for programs that serve it themselves (cmd/s3count). Its URL is "".
 func NewCountingHandler(target string) (*CountingProxy, error) {
+	rp, u, err := s3ReverseProxy(target)
+	if err != nil {
+		return nil, err
+	}
+	return &CountingProxy{target: u, counts: map[string]int64{}, rp: rp}, nil
+}
+
+// s3ReverseProxy forwards to target (http(s)://host:port) the way the
+// test proxies need: the client's Host header kept (SigV4 signs it), many
+// idle connections per host (a client HEADing a million objects with many
+// workers must not open a connection per request, each leaving a
+// TIME_WAIT port behind), no compression (bodies pass byte for byte), and
+// responses copied as they arrive (listings and GETs stream).
+func s3ReverseProxy(target string) (*httputil.ReverseProxy, *url.URL, error) {
 	u, err := url.Parse(target)
 	if err != nil {
-		return nil, fmt.Errorf("target %q: %w", target, err)
+		return nil, nil, fmt.Errorf("target %q: %w", target, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("target %q: want http(s)://host:port", target)
+		return nil, nil, fmt.Errorf("target %q: want http(s)://host:port", target)
 	}
 	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
-		return nil, fmt.Errorf("target %q: want no path or query", target)
+		return nil, nil, fmt.Errorf("target %q: want no path or query", target)
 	}
 	u.Path = ""
-	// Many idle connections per host: a client HEADing a million objects
-	// with many workers must not open a new connection per request (each
-	// closed one leaves a TIME_WAIT port behind). No compression, so bodies
-	// pass through byte for byte.
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns = 512
 	tr.MaxIdleConnsPerHost = 512
 	tr.DisableCompression = true
-	p := &CountingProxy{target: u, counts: map[string]int64{}}
-	p.rp = &httputil.ReverseProxy{
+	return &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(u)
-			// SigV4 signs the Host header: keep the one the client
-			// signed (the proxy's address), not the target's.
 			r.Out.Host = r.In.Host
 		},
-		Transport: tr,
-		// A response body is copied as it arrives: listings and GETs
-		// stream, and a slow or infinite body is not held back.
+		Transport:     tr,
 		FlushInterval: -1,
-	}
-	return p, nil
+	}, u, nil
 }
 
 // SetReadOnly makes the proxy refuse, from now on, every request that is not

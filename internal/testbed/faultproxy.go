@@ -216,38 +216,19 @@ func NewFaultProxy(t testing.TB, target string, f Faults) *FaultProxy {
 // StartFaultProxy is NewFaultProxy for programs (cmd/s3fault): it listens
 // on listen (host:port, port 0 for any) until Close.
 func StartFaultProxy(target, listen string, f Faults) (*FaultProxy, error) {
-	u, err := url.Parse(target)
+	rp, u, err := s3ReverseProxy(target)
 	if err != nil {
-		return nil, fmt.Errorf("target %q: %w", target, err)
+		return nil, err
 	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("target %q: want http(s)://host:port", target)
-	}
-	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
-		return nil, fmt.Errorf("target %q: want no path or query", target)
-	}
-	u.Path = ""
-	tr := http.DefaultTransport.(*http.Transport).Clone()
-	tr.MaxIdleConns = 512
-	tr.MaxIdleConnsPerHost = 512
-	tr.DisableCompression = true
-	p := &FaultProxy{target: u, done: map[string]int{}, again: map[string]struct{}{}, conns: map[net.Conn]struct{}{}}
+	p := &FaultProxy{target: u, done: map[string]int{}, again: map[string]struct{}{}, conns: map[net.Conn]struct{}{}, rp: rp}
 	p.stats = FaultStats{Faults: map[string]int64{}, Ops: map[string]int64{}, OpFaults: map[string]int64{}}
-	p.rp = &httputil.ReverseProxy{
-		Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u)
-			r.Out.Host = r.In.Host // SigV4 signs Host: keep the client's
-		},
-		Transport:     tr,
-		FlushInterval: -1,
-		// The client went away (Down, or it gave up): nothing to answer.
-		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
-			if r.Context().Err() == nil {
-				w.WriteHeader(http.StatusBadGateway)
-			}
-		},
-		ErrorLog: discardLog,
+	// The client went away (Down, or it gave up): nothing to answer.
+	rp.ErrorHandler = func(w http.ResponseWriter, r *http.Request, err error) {
+		if r.Context().Err() == nil {
+			w.WriteHeader(http.StatusBadGateway)
+		}
 	}
+	rp.ErrorLog = discardLog
 	if f.Seed == 0 {
 		f.Seed = 1
 	}

@@ -82,6 +82,7 @@ func (w *Worker) SyncOwed(ctx context.Context, ev event.Event, owes func(dest st
 
 func (w *Worker) sync(ctx context.Context, ev event.Event, owes func(string) bool) []Outcome {
 	key := ev.Key
+	heads := w.headAhead(ctx, key, owes)
 	cur, err := w.src.Head(ctx, key, "")
 	if err != nil {
 		return []Outcome{w.fail(Outcome{Key: key}, failure.Src(err))}
@@ -121,7 +122,7 @@ func (w *Worker) sync(ctx context.Context, ev event.Event, owes func(string) boo
 		case cur == nil:
 			outs = append(outs, w.syncDelete(ctx, d, t, base))
 		default:
-			outs = append(outs, w.syncCurrent(ctx, d, t, cur, base))
+			outs = append(outs, w.syncCurrent(ctx, d, t, cur, heads, base))
 		}
 		release()
 	}
@@ -129,9 +130,9 @@ func (w *Worker) sync(ctx context.Context, ev event.Event, owes func(string) boo
 }
 
 // syncCurrent makes the destination hold the source's current version.
-func (w *Worker) syncCurrent(ctx context.Context, d *dest, t config.Target, cur *object.Meta, o Outcome) Outcome {
+func (w *Worker) syncCurrent(ctx context.Context, d *dest, t config.Target, cur *object.Meta, heads replicaHeads, o Outcome) Outcome {
 	o.VersionID = cur.VersionID
-	dst, err := d.bucket.Head(ctx, t.Key, "")
+	dst, err := heads.head(ctx, d, t.Key)
 	if err != nil {
 		return w.fail(o, failure.Dst(err))
 	}
