@@ -399,6 +399,19 @@ func clusterStream(t *testing.T, url, stream, subject string) jetstream.JetStrea
 	if err != nil {
 		t.Fatalf("stream %s with 3 replicas: %v", stream, err)
 	}
+	// A stream just scaled up copies itself to the new nodes first.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		s, err := js.Stream(ctx, stream)
+		if err == nil {
+			if c := s.CachedInfo().Cluster; c != nil && c.Leader != "" && len(c.Replicas) == 2 &&
+				c.Replicas[0].Current && c.Replicas[1].Current {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("stream %s: 3 current replicas not reached in 30s (%v)", stream, err)
+		}
+	}
 	return js
 }
 

@@ -94,21 +94,9 @@ func (n *NATS) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("nats %s: %w", n.URL, err)
 	}
-	stream, err := n.ensureStream(ctx, js)
+	cons, err := n.setUp(ctx, js, ackWait, maxDeliver, workers, log)
 	if err != nil {
 		return err
-	}
-	cons, err := stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable:       n.Durable,
-		Description:   "ferry: S3 event notifications",
-		FilterSubject: n.Subject,
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		AckWait:       ackWait,
-		MaxDeliver:    maxDeliver,
-		MaxAckPending: max(1000, 2*workers),
-	})
-	if err != nil {
-		return fmt.Errorf("nats consumer %s on stream %s: %w", n.Durable, n.Stream, err)
 	}
 
 	hctx := context.WithoutCancel(ctx)
@@ -152,6 +140,46 @@ func (n *NATS) Run(ctx context.Context) error {
 	}
 	wg.Wait()
 	return nil
+}
+
+// setUpFor bounds how long Run retries setting up its stream and consumer
+// when JetStream answers that it cannot yet (a cluster electing a leader,
+// a stream being moved between nodes): JetStream's own 503s.
+const setUpFor = time.Minute
+
+// setUp makes the stream and the durable consumer, retrying while
+// JetStream is temporarily unable to.
+func (n *NATS) setUp(ctx context.Context, js jetstream.JetStream, ackWait time.Duration, maxDeliver, workers int, log *slog.Logger) (jetstream.Consumer, error) {
+	deadline := time.Now().Add(setUpFor)
+	for try := 1; ; try++ {
+		stream, err := n.ensureStream(ctx, js)
+		if err == nil {
+			var cons jetstream.Consumer
+			cons, err = stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+				Durable:       n.Durable,
+				Description:   "ferry: S3 event notifications",
+				FilterSubject: n.Subject,
+				AckPolicy:     jetstream.AckExplicitPolicy,
+				AckWait:       ackWait,
+				MaxDeliver:    maxDeliver,
+				MaxAckPending: max(1000, 2*workers),
+			})
+			if err == nil {
+				return cons, nil
+			}
+			err = fmt.Errorf("nats consumer %s on stream %s: %w", n.Durable, n.Stream, err)
+		}
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || apiErr.Code != 503 || time.Now().After(deadline) {
+			return nil, err
+		}
+		wait := Backoff{Min: 250 * time.Millisecond, Max: 5 * time.Second}.Delay(try)
+		log.Warn("nats: JetStream cannot set up the stream or consumer yet; trying again", "err", err, "retry_in", wait)
+		sleep(ctx, wait)
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+	}
 }
 
 // handle runs Handle for one message and acks it, or asks for a delayed
