@@ -1,6 +1,7 @@
 package testbed
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -504,11 +505,27 @@ func (p *FaultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.rp.ServeHTTP(w, r)
 		return
 	}
-	rec := &recordWriter{ResponseWriter: w}
+	// A write's answer is held until it is counted: the client must not
+	// see a success (and send its next write) before WritesAfterDone
+	// knows of it. Write answers are a few hundred bytes.
+	rec := &heldWriter{h: http.Header{}}
 	p.rp.ServeHTTP(rec, r)
-	if rec.succeeded() && r.Context().Err() == nil {
+	ok := rec.succeeded() && r.Context().Err() == nil
+	if ok {
 		p.mu.Lock()
 		p.done[obj]++
+		p.mu.Unlock()
+	}
+	if rec.status == 0 {
+		return // the client went away: nothing to answer
+	}
+	for k, v := range rec.h {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.status)
+	if _, err := w.Write(rec.body.Bytes()); err != nil && ok {
+		p.mu.Lock()
+		p.done[obj]-- // the client never heard of it
 		p.mu.Unlock()
 	}
 }
@@ -644,38 +661,33 @@ func (d *discardWriter) Flush()                      {}
 // recordWriter notes the status and the start of the body of a write's
 // answer: CompleteMultipartUpload and CopyObject may answer 200 with an
 // <Error> document.
-type recordWriter struct {
-	http.ResponseWriter
+// heldWriter keeps a response instead of sending it.
+type heldWriter struct {
+	h      http.Header
 	status int
-	head   []byte
-	err    error
+	body   bytes.Buffer
 }
 
-func (r *recordWriter) WriteHeader(status int) {
+func (r *heldWriter) Header() http.Header { return r.h }
+
+func (r *heldWriter) WriteHeader(status int) {
 	if r.status == 0 {
 		r.status = status
 	}
-	r.ResponseWriter.WriteHeader(status)
 }
 
-func (r *recordWriter) Write(b []byte) (int, error) {
+func (r *heldWriter) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	if n := 512 - len(r.head); n > 0 {
-		r.head = append(r.head, b[:min(n, len(b))]...)
-	}
-	n, err := r.ResponseWriter.Write(b)
-	if err != nil && r.err == nil {
-		r.err = err
-	}
-	return n, err
+	return r.body.Write(b)
 }
 
-func (r *recordWriter) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+func (r *heldWriter) Flush() {} // held: nothing goes out before the end
 
-func (r *recordWriter) succeeded() bool {
-	return r.status == http.StatusOK && r.err == nil && !strings.Contains(string(r.head), "<Error>")
+func (r *heldWriter) succeeded() bool {
+	// CompleteMultipartUpload can fail with 200 and an <Error> body.
+	return r.status == http.StatusOK && !bytes.Contains(r.body.Bytes(), []byte("<Error>"))
 }
 
 // discardLog silences the HTTP server's and the reverse proxy's logs:

@@ -16,6 +16,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/s3/types"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 )
 
 // hookLockWait bounds how long Hook waits for a webhook target that a test
@@ -166,4 +168,28 @@ func (b *Bed) Notify(t testing.TB, bucket, target string, events ...string) {
 			t.Logf("testbed cleanup: remove notifications of a/%s: %v", bucket, err)
 		}
 	})
+}
+
+// ensureStream makes the stream that keeps MinIO a's NATS events, once,
+// replicated on every node of the bed's cluster, before any test (or ferry
+// under test) makes it with one replica: scaling a stream up later moves it
+// between nodes, and the consumers of tests running beside wait for it.
+func (b *Bed) ensureStream() error {
+	nc, err := nats.Connect(strings.Join(b.NATS.Cluster, ","), nats.Timeout(5*time.Second))
+	if err != nil {
+		return fmt.Errorf("nats: %w", err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = js.CreateStream(ctx, jetstream.StreamConfig{Name: b.NATS.Stream, Subjects: []string{b.NATS.Subject},
+		Storage: jetstream.FileStorage, Replicas: len(b.NATS.Cluster), MaxAge: 24 * time.Hour})
+	if err != nil && !errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		return fmt.Errorf("nats stream %s: %w", b.NATS.Stream, err)
+	}
+	return nil
 }

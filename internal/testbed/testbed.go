@@ -118,6 +118,9 @@ func Require(t testing.TB) *Bed {
 		if err := b.ping(); err != nil {
 			t.Fatalf("test bed %s: %v (is it running? scripts/testbed.sh up %s)", dir, err, dir)
 		}
+		if err := b.ensureStream(); err != nil {
+			t.Fatalf("test bed %s: %v", dir, err)
+		}
 		loaded[dir] = b
 	}
 	return b
