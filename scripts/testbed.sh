@@ -82,6 +82,14 @@ port_of() {
 	esac
 }
 
+# phase_of NAME is when the server starts: the NATS nodes, then the S3 servers.
+phase_of() {
+	case $1 in
+	nats*) echo nats ;;
+	*) echo s3 ;;
+	esac
+}
+
 # route_port NODE is the cluster port of a NATS node.
 route_port() {
 	local base=${FERRY_TB_PORT_NATS:-19300}
@@ -415,14 +423,20 @@ cmd_up() {
 			started+=("$name")
 		fi
 	done
-	for name in "${started[@]}"; do
-		start_server "$name"
-	done
-	for name in "${SERVERS[@]}"; do
-		if ! wait_ready "$name"; then
-			stop_servers >/dev/null
-			die "up failed; stopped the test bed in $DIR"
-		fi
+	# The NATS cluster first, until JetStream has a leader: MinIO a sets up
+	# its NATS JetStream target at start and does not try again later.
+	local phase
+	for phase in nats s3; do
+		for name in "${started[@]}"; do
+			[[ $(phase_of "$name") == "$phase" ]] && start_server "$name"
+		done
+		for name in "${SERVERS[@]}"; do
+			[[ $(phase_of "$name") == "$phase" ]] || continue
+			if ! wait_ready "$name"; then
+				stop_servers >/dev/null
+				die "up failed; stopped the test bed in $DIR"
+			fi
+		done
 	done
 	# Keep the files of a running bed: its ports are the ones it started with.
 	if ((${#started[@]} > 0)) || [[ ! -f $DIR/env ]]; then

@@ -45,8 +45,12 @@ type NATS struct {
 	MaxDeliver int
 	// Replicas of the stream when Run creates it; 0 means 1.
 	Replicas int
-	Backoff  Backoff
-	Log      *slog.Logger
+	// DeliverNew makes the consumer, when Run creates it, start with the
+	// messages published after it rather than all those the stream keeps.
+	// JetStream refuses to change this of an existing consumer.
+	DeliverNew bool
+	Backoff    Backoff
+	Log        *slog.Logger
 	// Options are extra connection options: credentials, TLS.
 	Options []nats.Option
 }
@@ -151,11 +155,16 @@ const setUpFor = time.Minute
 // JetStream is temporarily unable to.
 func (n *NATS) setUp(ctx context.Context, js jetstream.JetStream, ackWait time.Duration, maxDeliver, workers int, log *slog.Logger) (jetstream.Consumer, error) {
 	deadline := time.Now().Add(setUpFor)
+	deliver := jetstream.DeliverAllPolicy
+	if n.DeliverNew {
+		deliver = jetstream.DeliverNewPolicy
+	}
 	for try := 1; ; try++ {
 		stream, err := n.ensureStream(ctx, js)
 		if err == nil {
 			var cons jetstream.Consumer
 			cons, err = stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+				DeliverPolicy: deliver,
 				Durable:       n.Durable,
 				Description:   "ferry: S3 event notifications",
 				FilterSubject: n.Subject,
