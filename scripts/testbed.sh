@@ -9,9 +9,9 @@
 #   a    MinIO      127.0.0.1:${FERRY_TB_PORT_A:-19000}   (console: port+1)
 #   b    MinIO      127.0.0.1:${FERRY_TB_PORT_B:-19100}   (console: port+1)
 #   vgw  versitygw  127.0.0.1:${FERRY_TB_PORT_VGW:-19200} (posix backend, versioning on)
-#   nats nats-server 127.0.0.1:${FERRY_TB_PORT_NATS:-19300} (JetStream; monitoring: port+1),
-#        the first node of a 3-node JetStream cluster: nats2 on port+2 (monitoring
-#        port+3), nats3 on port+4 (port+5); cluster routes on port+6..port+8
+#   nats nats-server 127.0.0.1:${FERRY_TB_PORT_NATS:-19300} (JetStream; monitoring: port+1)
+#   natsc1..natsc3  a 3-node JetStream cluster for scale-out tests: ports
+#        port+2, port+4, port+6 (monitoring +1 each), cluster routes port+8..port+10
 # MinIO a sends bucket notifications to webhook targets hook1..hook3 at
 # http://127.0.0.1:${FERRY_TB_PORT_HOOK:-19350}+0..2/events (nothing listens
 # there: tests do) and to the NATS JetStream target "js" (subject
@@ -24,17 +24,18 @@
 set -euo pipefail
 
 # nats first: MinIO a publishes to it.
-SERVERS=(nats nats2 nats3 a b vgw)
-NATS_NODES=(nats nats2 nats3)
+SERVERS=(nats natsc1 natsc2 natsc3 a b vgw)
+NATS_NODES=(natsc1 natsc2 natsc3)
 S3_SERVERS=(a b vgw)
 KMS_KEY_NAME=ferry-key
 HOOKS=3                      # webhook targets hook1..hook$HOOKS of MinIO a
 NATS_TARGET=js               # MinIO a's NATS target: arn:minio:sqs::js:nats
+NATS_CLUSTER_TARGET=jsc      # the same to the cluster (node natsc1): arn:minio:sqs::jsc:nats
 NATS_SUBJECT=minio.a.events  # the subject it publishes to
 NATS_STREAM=MINIO_A          # the stream tests use for that subject
 # Bumped when MinIO a's notification settings change: a bed started with other
 # settings must be restarted (down, up) to pick them up.
-NOTIFY_STAMP="notify-v1"
+NOTIFY_STAMP="notify-v2"
 REGION=us-east-1
 HOST=127.0.0.1
 WAIT_SECONDS=60
@@ -77,8 +78,9 @@ port_of() {
 	b) echo "${FERRY_TB_PORT_B:-19100}" ;;
 	vgw) echo "${FERRY_TB_PORT_VGW:-19200}" ;;
 	nats) echo "${FERRY_TB_PORT_NATS:-19300}" ;;
-	nats2) echo $((${FERRY_TB_PORT_NATS:-19300} + 2)) ;;
-	nats3) echo $((${FERRY_TB_PORT_NATS:-19300} + 4)) ;;
+	natsc1) echo $((${FERRY_TB_PORT_NATS:-19300} + 2)) ;;
+	natsc2) echo $((${FERRY_TB_PORT_NATS:-19300} + 4)) ;;
+	natsc3) echo $((${FERRY_TB_PORT_NATS:-19300} + 6)) ;;
 	esac
 }
 
@@ -94,9 +96,9 @@ phase_of() {
 route_port() {
 	local base=${FERRY_TB_PORT_NATS:-19300}
 	case $1 in
-	nats) echo $((base + 6)) ;;
-	nats2) echo $((base + 7)) ;;
-	nats3) echo $((base + 8)) ;;
+	natsc1) echo $((base + 8)) ;;
+	natsc2) echo $((base + 9)) ;;
+	natsc3) echo $((base + 10)) ;;
 	esac
 }
 
@@ -111,7 +113,8 @@ ports_of() {
 	p=$(port_of "$1")
 	case $1 in
 	a | b) echo "$p $((p + 1))" ;;
-	nats | nats2 | nats3) echo "$p $((p + 1)) $(route_port "$1")" ;;
+	nats) echo "$p $((p + 1))" ;;
+	natsc*) echo "$p $((p + 1)) $(route_port "$1")" ;;
 	vgw) echo "$p" ;;
 	esac
 }
@@ -251,6 +254,13 @@ notify_env() {
 	echo "MINIO_NOTIFY_NATS_SUBJECT_$id=$NATS_SUBJECT"
 	echo "MINIO_NOTIFY_NATS_JETSTREAM_$id=on"
 	echo "MINIO_NOTIFY_NATS_QUEUE_DIR_$id=$DIR/a-events/$id"
+	id=$NATS_CLUSTER_TARGET
+	mkdir -p "$DIR/a-events/$id"
+	echo "MINIO_NOTIFY_NATS_ENABLE_$id=on"
+	echo "MINIO_NOTIFY_NATS_ADDRESS_$id=$HOST:$(port_of natsc1)"
+	echo "MINIO_NOTIFY_NATS_SUBJECT_$id=$NATS_SUBJECT"
+	echo "MINIO_NOTIFY_NATS_JETSTREAM_$id=on"
+	echo "MINIO_NOTIFY_NATS_QUEUE_DIR_$id=$DIR/a-events/$id"
 }
 
 start_server() {
@@ -292,7 +302,16 @@ start_server() {
 			--versioning-dir "$DIR/vgw-versions" \
 			"$DIR/vgw-data" </dev/null >>"$log" 2>&1 &
 		;;
-	nats | nats2 | nats3)
+	nats)
+		mkdir -p "$DIR/nats-data"
+		"${run[@]}" "$NATS_SERVER" \
+			--addr "$HOST" --port "$port" \
+			--http_port "$((port + 1))" \
+			--server_name ferry-testbed \
+			--jetstream --store_dir "$DIR/nats-data" \
+			</dev/null >>"$log" 2>&1 &
+		;;
+	natsc*)
 		# One cluster of three: each node routes to the other two.
 		mkdir -p "$DIR/$name-data"
 		local node routes=()
@@ -329,7 +348,12 @@ ready() {
 		code=$(http_status "$port" /)
 		[[ -n $code ]]
 		;;
-	nats | nats2 | nats3)
+	nats)
+		# 200 once JetStream is up.
+		code=$(http_status "$((port + 1))" '/healthz?js-enabled-only=true')
+		[[ $code == 200 ]]
+		;;
+	natsc*)
 		# 200 once JetStream is up and current with the cluster's meta
 		# leader: the cluster can create streams.
 		code=$(http_status "$((port + 1))" /healthz)
@@ -392,8 +416,10 @@ write_files() {
 		echo "# NATS with JetStream. MinIO a publishes bucket events (target"
 		echo "# arn:minio:sqs::$NATS_TARGET:nats) to FERRY_TB_NATS_SUBJECT; tests keep them in stream FERRY_TB_NATS_STREAM."
 		echo "export FERRY_TB_NATS_URL=nats://$HOST:$(port_of nats)"
-		echo "# All three nodes of the bed's JetStream cluster (FERRY_TB_NATS_URL is the first)."
-		echo "export FERRY_TB_NATS_CLUSTER=nats://$HOST:$(port_of nats),nats://$HOST:$(port_of nats2),nats://$HOST:$(port_of nats3)"
+		echo "# The three nodes of the bed's JetStream cluster, for scale-out tests; MinIO a publishes"
+		echo "# the same events there through target FERRY_TB_NATS_CLUSTER_TARGET (to natsc1)."
+		echo "export FERRY_TB_NATS_CLUSTER=nats://$HOST:$(port_of natsc1),nats://$HOST:$(port_of natsc2),nats://$HOST:$(port_of natsc3)"
+		echo "export FERRY_TB_NATS_CLUSTER_TARGET=$NATS_CLUSTER_TARGET"
 		echo "export FERRY_TB_NATS_TARGET=$NATS_TARGET"
 		echo "export FERRY_TB_NATS_SUBJECT=$NATS_SUBJECT"
 		echo "export FERRY_TB_NATS_STREAM=$NATS_STREAM"
@@ -446,7 +472,7 @@ cmd_up() {
 		say "already running in $DIR"
 	else
 		say "up in $DIR: a=$HOST:$(port_of a) b=$HOST:$(port_of b) vgw=$HOST:$(port_of vgw)" \
-			"nats=$HOST:$(port_of nats),$(port_of nats2),$(port_of nats3) hooks=$HOST:$(hook_port 1)-$(hook_port "$HOOKS") (started: ${started[*]})"
+			"nats=$HOST:$(port_of nats) cluster=$(port_of natsc1),$(port_of natsc2),$(port_of natsc3) hooks=$HOST:$(hook_port 1)-$(hook_port "$HOOKS") (started: ${started[*]})"
 	fi
 }
 

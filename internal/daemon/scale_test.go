@@ -41,7 +41,7 @@ func TestScaleOutSurvivesFaults(t *testing.T) {
 		t.Skip("long: -short skips it")
 	}
 	bed := testbed.Require(t)
-	if len(bed.NATS.Cluster) < 3 {
+	if len(bed.NATS.Cluster) < 3 || bed.NATS.ClusterTarget == "" {
 		t.Skip("the bed's NATS is not a cluster: restart the bed (scripts/testbed.sh down DIR; up DIR)")
 	}
 	bin := testbed.FerryBinary(t)
@@ -68,7 +68,8 @@ func TestScaleOutSurvivesFaults(t *testing.T) {
 	env := append(bed.Env(), "AWS_CONFIG_FILE="+filepath.Join(dir, "aws-config"),
 		"AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(dir, "aws-credentials"))
 
-	// MinIO a publishes to the bed's stream; replicate it on 3 nodes.
+	// MinIO a publishes to the bed's cluster through its target "jsc"; the
+	// stream there has 3 replicas.
 	cluster := strings.Join(bed.NATS.Cluster, ",")
 	js := clusterStream(t, cluster, bed.NATS.Stream, bed.NATS.Subject)
 	durable := "scale-" + strings.ReplaceAll(src, ".", "-")
@@ -78,7 +79,7 @@ func TestScaleOutSurvivesFaults(t *testing.T) {
 		js.DeleteKeyValue(ctx, durable+"_locks")
 		js.DeleteKeyValue(ctx, durable+"_failed")
 	})
-	bed.Notify(t, src, bed.NATS.Target)
+	bed.Notify(t, src, bed.NATS.ClusterTarget)
 
 	workers := make([]*member, 3)
 	for i := range workers {
@@ -330,12 +331,12 @@ func (w *member) stop() {
 
 func (w *member) waitReady(t *testing.T) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for get("http://"+w.addr+"/readyz") != "ready\n" {
 		if time.Now().After(deadline) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
-			t.Fatalf("%s not ready after 30s:\n%s", w.name, tail(w.log.String(), 3000))
+			t.Fatalf("%s not ready:\n%s", w.name, tail(w.log.String(), 3000))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}

@@ -92,17 +92,30 @@ func Open(ctx context.Context, js jetstream.JetStream, o Options) (*Store, error
 }
 
 func bucket(ctx context.Context, js jetstream.JetStream, cfg jetstream.KeyValueConfig) (jetstream.KeyValue, error) {
-	kv, err := js.KeyValue(ctx, cfg.Bucket)
-	if errors.Is(err, jetstream.ErrBucketNotFound) {
-		kv, err = js.CreateKeyValue(ctx, cfg)
-		if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
-			kv, err = js.KeyValue(ctx, cfg.Bucket) // made by another worker meanwhile
+	deadline := time.Now().Add(time.Minute)
+	for wait := 250 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		kv, err := js.KeyValue(ctx, cfg.Bucket)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			kv, err = js.CreateKeyValue(ctx, cfg)
+			if errors.Is(err, jetstream.ErrBucketExists) || errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+				kv, err = js.KeyValue(ctx, cfg.Bucket) // made by another worker meanwhile
+			}
+		}
+		if err == nil {
+			return kv, nil
+		}
+		// JetStream answers 503 while a cluster places a new stream, or
+		// when several workers make the same bucket at once: try again.
+		var apiErr *jetstream.APIError
+		if !errors.As(err, &apiErr) || apiErr.Code != 503 || time.Now().After(deadline) {
+			return nil, fmt.Errorf("nats key-value bucket %s: %w", cfg.Bucket, err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
 		}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("nats key-value bucket %s: %w", cfg.Bucket, err)
-	}
-	return kv, nil
 }
 
 // id is the KV key of a source key: object keys may hold any character,

@@ -24,6 +24,9 @@ import (
 func cluster(t *testing.T) (url, name string) {
 	t.Helper()
 	bed := testbed.Require(t)
+	if len(bed.NATS.Cluster) == 0 {
+		t.Skip("the bed has no NATS cluster: restart it (scripts/testbed.sh down DIR; up DIR)")
+	}
 	url = strings.Join(bed.NATS.Cluster, ",")
 	b := make([]byte, 4)
 	rand.Read(b)

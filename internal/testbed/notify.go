@@ -28,14 +28,14 @@ const hookLockWait = 5 * time.Minute
 // webhook tokens of DIR/secrets.
 func (b *Bed) loadNotify(env map[string]string) error {
 	b.NATS = NATS{
-		URL:     env["FERRY_TB_NATS_URL"],
-		Target:  env["FERRY_TB_NATS_TARGET"],
-		Subject: env["FERRY_TB_NATS_SUBJECT"],
-		Stream:  env["FERRY_TB_NATS_STREAM"],
-		Cluster: strings.Split(env["FERRY_TB_NATS_CLUSTER"], ","),
+		URL:           env["FERRY_TB_NATS_URL"],
+		Target:        env["FERRY_TB_NATS_TARGET"],
+		Subject:       env["FERRY_TB_NATS_SUBJECT"],
+		Stream:        env["FERRY_TB_NATS_STREAM"],
+		ClusterTarget: env["FERRY_TB_NATS_CLUSTER_TARGET"],
 	}
-	if b.NATS.Cluster[0] == "" {
-		b.NATS.Cluster = []string{b.NATS.URL}
+	if c := env["FERRY_TB_NATS_CLUSTER"]; c != "" {
+		b.NATS.Cluster = strings.Split(c, ",")
 	}
 	port, _ := strconv.Atoi(env["FERRY_TB_HOOK_PORT"])
 	hooks, _ := strconv.Atoi(env["FERRY_TB_HOOKS"])
@@ -118,7 +118,7 @@ func (b *Bed) TargetARN(t testing.TB, target string) string {
 	switch {
 	case strings.HasPrefix(target, "arn:"):
 		return target
-	case target == b.NATS.Target:
+	case target == b.NATS.Target || (target == b.NATS.ClusterTarget && target != ""):
 		return "arn:minio:sqs::" + target + ":nats"
 	case strings.HasPrefix(target, "hook"):
 		if n, err := strconv.Atoi(target[len("hook"):]); err == nil && n >= 1 && n <= len(b.hookTokens) {
@@ -170,11 +170,14 @@ func (b *Bed) Notify(t testing.TB, bucket, target string, events ...string) {
 	})
 }
 
-// ensureStream makes the stream that keeps MinIO a's NATS events, once,
-// replicated on every node of the bed's cluster, before any test (or ferry
-// under test) makes it with one replica: scaling a stream up later moves it
-// between nodes, and the consumers of tests running beside wait for it.
+// ensureStream makes the stream that keeps MinIO a's NATS events in the
+// bed's cluster, once, replicated on its three nodes, before any test (or
+// ferry under test) makes it with one replica: scaling a stream up later
+// moves it between nodes while consumers wait.
 func (b *Bed) ensureStream() error {
+	if len(b.NATS.Cluster) == 0 {
+		return nil
+	}
 	nc, err := nats.Connect(strings.Join(b.NATS.Cluster, ","), nats.Timeout(5*time.Second))
 	if err != nil {
 		return fmt.Errorf("nats: %w", err)

@@ -66,13 +66,16 @@ type Bed struct {
 // NATS describes the bed's nats-server (JetStream enabled) and the NATS
 // target through which MinIO a publishes bucket notifications.
 type NATS struct {
-	URL string // nats://127.0.0.1:PORT, the first node of the cluster
-	// Cluster lists the URLs of the three nodes of the bed's JetStream
-	// cluster, URL first (just URL for a bed started before the cluster).
-	Cluster []string
+	URL     string // nats://127.0.0.1:PORT
 	Target  string // MinIO a's target id ("js"): arn:minio:sqs::js:nats
 	Subject string // the subject MinIO a publishes events to
 	Stream  string // the stream to keep Subject in (tests share it)
+	// Cluster lists the URLs of the three nodes of the bed's JetStream
+	// cluster (none for a bed started before it), for scale-out tests.
+	// MinIO a publishes the same events there through ClusterTarget
+	// ("jsc": arn:minio:sqs::jsc:nats), to Subject, kept in Stream.
+	Cluster       []string
+	ClusterTarget string
 }
 
 // Server is one S3 server of the bed.
