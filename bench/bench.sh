@@ -497,4 +497,12 @@ jq -n --arg date "$date" --arg command "make bench (RUNS=$RUNS$([[ $CASES == "$a
 	          "The limit is tbseed putting the same objects with \($conc) (small) or \($ln) (large) concurrent PUTs, on the same server."] + $extra)}' \
 	>"$work/meta.json"
 go run ./bench/cmd/benchreport -in "$raw" -meta "$work/meta.json" -out "$out_md" -png "$out_png"
+# The analysis of where ferry is behind, written by hand from the runs and
+# profiles, goes with every report.
+if [[ -f bench/findings.md ]]; then
+	{
+		echo
+		cat bench/findings.md
+	} >>"$out_md"
+fi
 log "wrote $raw, $out_md and $out_png"
