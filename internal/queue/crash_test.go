@@ -82,8 +82,6 @@ func TestCrashDuringAdd(t *testing.T) {
 	for round := range 5 {
 		// Each round inserts new keys, after the last round's.
 		cmd, out := startChild(t, "add", dir, "QUEUE_START="+strconv.Itoa(acked+1))
-		// Let it run a random while, reading its acknowledgements.
-		stop := time.Now().Add(time.Duration(50+rand.IntN(250)) * time.Millisecond)
 		lines := make(chan int)
 		go func() {
 			defer close(lines)
@@ -94,7 +92,19 @@ func TestCrashDuringAdd(t *testing.T) {
 				}
 			}
 		}()
+		// Once it writes (a loaded machine may take a while to start
+		// it), let it run a random while, reading its acknowledgements.
 		last := acked
+		select {
+		case i, ok := <-lines:
+			if !ok {
+				t.Fatal("child exited early")
+			}
+			last = i
+		case <-time.After(30 * time.Second):
+			t.Fatalf("round %d: child acknowledged no Add in 30s", round)
+		}
+		stop := time.Now().Add(time.Duration(50+rand.IntN(250)) * time.Millisecond)
 		for timer := time.After(time.Until(stop)); ; {
 			select {
 			case i, ok := <-lines:
