@@ -202,7 +202,7 @@ func (s *Store) Record(ctx context.Context, ev event.Event, fails []queue.Failur
 	for _, f := range fails {
 		r.Owed = append(r.Owed, f.Dest)
 	}
-	if old, err := s.get(ctx, ev.Bucket, ev.Key); err == nil && old != nil {
+	if _, old, err := s.entry(ctx, id(ev.Bucket, ev.Key)); err == nil && old != nil {
 		r.Attempts += old.Attempts
 		r.FirstFailed = old.FirstFailed
 	}
@@ -219,16 +219,9 @@ func (s *Store) Record(ctx context.Context, ev event.Event, fails []queue.Failur
 // Done forgets the key's FAILED record, if any, and returns its failures:
 // a success supersedes them.
 func (s *Store) Done(ctx context.Context, bucket, key string) ([]queue.Failure, error) {
-	e, err := s.failed.Get(ctx, id(bucket, key))
-	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("failed record of %s: %w", key, err)
-	}
-	var r record
-	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return nil, fmt.Errorf("failed record of %s: %w", key, err)
+	e, r, err := s.entry(ctx, id(bucket, key))
+	if err != nil || r == nil {
+		return nil, err
 	}
 	// Only that record: a newer failure recorded meanwhile stays.
 	if err := s.failed.Delete(ctx, e.Key(), jetstream.LastRevision(e.Revision())); err != nil &&
@@ -238,26 +231,27 @@ func (s *Store) Done(ctx context.Context, bucket, key string) ([]queue.Failure, 
 	return r.Failures, nil
 }
 
-func (s *Store) get(ctx context.Context, bucket, key string) (*record, error) {
-	e, err := s.failed.Get(ctx, id(bucket, key))
+// entry reads and decodes the record under KV key k; no record is nil, nil.
+func (s *Store) entry(ctx context.Context, k string) (jetstream.KeyValueEntry, *record, error) {
+	e, err := s.failed.Get(ctx, k)
 	if errors.Is(err, jetstream.ErrKeyNotFound) {
-		return nil, nil
+		return nil, nil, nil
 	}
 	if err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("failed record %s: %w", k, err)
 	}
 	var r record
 	if err := json.Unmarshal(e.Value(), &r); err != nil {
-		return nil, err
+		return nil, nil, fmt.Errorf("failed record %s: %w", k, err)
 	}
-	return &r, nil
+	return e, &r, nil
 }
 
 // Key returns the key's FAILED record as a job, or none.
 func (s *Store) Key(ctx context.Context, bucket, key string) ([]queue.Job, error) {
-	r, err := s.get(ctx, bucket, key)
+	_, r, err := s.entry(ctx, id(bucket, key))
 	if err != nil {
-		return nil, fmt.Errorf("failed record of %s: %w", key, err)
+		return nil, fmt.Errorf("%s: %w", key, err)
 	}
 	if r == nil {
 		return nil, nil
@@ -273,16 +267,12 @@ func (s *Store) Failed(ctx context.Context, fn func(queue.Job) error) error {
 	}
 	defer keys.Stop()
 	for k := range keys.Keys() {
-		e, err := s.failed.Get(ctx, k)
-		if errors.Is(err, jetstream.ErrKeyNotFound) {
-			continue // superseded meanwhile
-		}
+		_, r, err := s.entry(ctx, k)
 		if err != nil {
-			return fmt.Errorf("failed record %s: %w", k, err)
+			return err
 		}
-		var r record
-		if err := json.Unmarshal(e.Value(), &r); err != nil {
-			return fmt.Errorf("failed record %s: %w", k, err)
+		if r == nil {
+			continue // superseded meanwhile
 		}
 		if err := fn(r.job()); err != nil {
 			return err
